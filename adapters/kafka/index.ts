@@ -1,0 +1,6 @@
+/**
+ * Kafka adapters of langgraph-fabric, on kafkajs.
+ *
+ * @packageDocumentation
+ */
+export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";

@@ -1,0 +1,425 @@
+import {
+  BaseCheckpointSaver,
+  TASKS,
+  WRITES_IDX_MAP,
+  compareWritesSortKeys,
+  getCheckpointId,
+  maxChannelVersion,
+  writesSortKey,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { Cluster } from "ioredis";
+import { MissingThreadIdError, StateStoreError } from "../../src/errors.js";
+import { createConsoleLogger, type Logger } from "../../src/observability/logger.js";
+import { createRedisClient, validateKeyPrefix, watchConnection, type RedisClient, type RedisConnection } from "./createRedisClient.js";
+import { LIST_SEP, SEP, blobField, checkpointField, threadIndexKey, threadKeys, writeField, type ThreadKeys } from "./checkpointKeys.js";
+import { defineCheckpointScripts, type CheckpointScripts } from "./defineCheckpointScripts.js";
+
+/** Options of {@link RedisSaver}. */
+export interface RedisSaverOptions {
+  /** Prefix of every key. Must not contain `{` or `}`. Default `"lgf:cp"`. */
+  keyPrefix?: string;
+  /**
+   * Time to live of a thread, in milliseconds, counted from its last write (and its last read when
+   * {@link refreshOnRead} is set). A thread's keys expire together. Default: none (kept forever).
+   */
+  ttlMs?: number;
+  /** Whether reading a thread pushes its expiry back by {@link ttlMs}. Default `true`. */
+  refreshOnRead?: boolean;
+  /** Serializer for checkpoints, metadata and writes. Default: LangGraph's `JsonPlusSerializer`. */
+  serde?: SerializerProtocol;
+  /** Source of randomness for channel versions, in [0, 1). Default `Math.random`; inject for tests. */
+  random?: () => number;
+  /** Where connection problems are logged. Default: stderr at `warn` (see `FABRIC_LOG_LEVEL`). */
+  logger?: Logger;
+}
+
+const DEFAULTS = {
+  keyPrefix: "lgf:cp",
+  ttlMs: 0, // ms; 0 = no expiry
+  refreshOnRead: true,
+  random: Math.random,
+};
+
+/** A checkpoint as read back by the `getCheckpoint` script. */
+type RawCheckpoint = [
+  id: Buffer,
+  checkpoint: Buffer,
+  metadata: Buffer,
+  parent: Buffer,
+  blobFields: Buffer,
+  blobs: Buffer[],
+  writeFields: Buffer,
+  writes: Buffer[],
+];
+
+/** Blob of a channel that has a version but no value (it was cleared). */
+const EMPTY_BLOB = Buffer.from(`empty${SEP}`);
+
+const THREAD_INDEX_CACHE_LIMIT = 10_000; // thread ids known to be in the thread index
+
+/**
+ * A LangGraph checkpointer on plain Redis (no modules): standalone, Sentinel or Cluster.
+ *
+ * Layout: one blob per (thread, namespace, channel, version), as the Postgres saver does; every key
+ * of a thread shares a hash tag, so a thread lives in one Cluster slot; every write is one Lua
+ * script (one round trip); reads never use `KEYS` or `SCAN`.
+ *
+ * ```ts
+ * const checkpointer = await RedisSaver.fromUrl("redis://127.0.0.1:6379");
+ * const graph = builder.compile({ checkpointer });
+ * ```
+ */
+export class RedisSaver extends BaseCheckpointSaver {
+  /** The ioredis client in use. */
+  readonly client: RedisClient;
+  private readonly owned: boolean;
+  private readonly prefix: string;
+  private readonly ttlMs: number;
+  private readonly refreshOnRead: boolean;
+  private readonly scripts: CheckpointScripts;
+  private readonly indexedThreads = new Set<string>();
+  private readonly random: () => number;
+  private readonly isCluster: boolean;
+
+  /**
+   * @param connection a URL, an ioredis client (left open by {@link end}), or Sentinel/Cluster options.
+   * @param options see {@link RedisSaverOptions}.
+   * @throws RangeError when an option is out of range.
+   */
+  constructor(connection: RedisConnection, options: RedisSaverOptions = {}) {
+    super(options.serde);
+    const merged = { ...DEFAULTS, ...stripUndefined(options) };
+    this.prefix = validateKeyPrefix("keyPrefix", merged.keyPrefix);
+    if (!Number.isInteger(merged.ttlMs) || merged.ttlMs < 0) {
+      throw new RangeError(`ttlMs must be a non-negative integer of milliseconds (got ${String(merged.ttlMs)})`);
+    }
+    this.ttlMs = merged.ttlMs;
+    this.refreshOnRead = merged.refreshOnRead;
+    this.random = merged.random;
+    const { client, owned } = createRedisClient(connection);
+    this.client = client;
+    this.owned = owned;
+    this.isCluster = client instanceof Cluster;
+    if (owned) watchConnection(client, merged.logger ?? createConsoleLogger({ name: "RedisSaver" }), "RedisSaver");
+    this.scripts = defineCheckpointScripts(client);
+  }
+
+  /** Creates a saver for a Redis URL and checks that Redis answers. */
+  static async fromUrl(url: string, options?: RedisSaverOptions): Promise<RedisSaver> {
+    const saver = new RedisSaver(url, options);
+    await saver.setup();
+    return saver;
+  }
+
+  /** Connects and checks that Redis answers. Needs no schema: keys are created on first write. */
+  async setup(): Promise<void> {
+    await this.run("setup", this.client.ping());
+  }
+
+  /** Closes the connection if this saver created it; a client passed in is left open. */
+  async end(): Promise<void> {
+    if (this.owned && this.client.status !== "end") await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /**
+   * Next version of a channel: the next integer plus a random fraction. Blobs are stored once per
+   * (channel, version), so two branches of one thread (a fork by `updateState` or a replay from an
+   * old checkpoint) must never produce the same version with different values; LangGraph's own
+   * integer versions would (Python's savers add a random suffix for the same reason). Versions
+   * stay numbers, so they compare as numbers and keep the base class's type.
+   */
+  override getNextVersion(current: number | undefined): number {
+    const stored: unknown = current; // may be a string when another saver wrote the thread
+    const base = stored === undefined ? 0 : Math.floor(Number(stored));
+    // The fraction stays below 1, so the version stays below base + 2 and ordering is kept.
+    return base + 1 + Math.min(this.random(), 0.999_999) * 0.999_999;
+  }
+
+  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = threadIdOf(config);
+    if (threadId === undefined) return undefined;
+    const ns = namespaceOf(config);
+    return this.readTuple(threadId, ns, getCheckpointId(config) || "");
+  }
+
+  override async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    const { before, filter } = options;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    const threadId = threadIdOf(config);
+    const ns = config.configurable?.checkpoint_ns as string | undefined;
+    const onlyId = getCheckpointId(config) || undefined;
+    const beforeId = before?.configurable?.checkpoint_id as string | undefined;
+    const threads = threadId !== undefined ? [threadId] : this.allThreads();
+    for await (const thread of threads) {
+      const members = await this.listMembers(thread, ns, beforeId);
+      for (const member of members) {
+        const sep = member.indexOf(SEP);
+        const memberNs = member.slice(0, sep);
+        const id = member.slice(sep + 1);
+        if (onlyId !== undefined && id !== onlyId) continue;
+        const tuple = await this.readTuple(thread, memberNs, id);
+        if (tuple === undefined) continue;
+        if (
+          filter &&
+          !Object.entries(filter).every(([key, value]) => (tuple.metadata as Record<string, unknown> | undefined)?.[key] === value)
+        )
+          continue;
+        yield tuple;
+        remaining -= 1;
+        if (remaining <= 0) return;
+      }
+    }
+  }
+
+  override async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    const threadId = requireThreadId(config, "put");
+    const ns = namespaceOf(config);
+    const parentId = (config.configurable?.checkpoint_id as string | undefined) ?? "";
+    // Channel values go to their own blobs; the stored checkpoint keeps everything else. LangGraph
+    // hands us a copy it does not reuse, so nothing is copied here.
+    const values = checkpoint.channel_values;
+    const stored: Checkpoint = { ...checkpoint, channel_values: {} };
+    const args: (string | Buffer)[] = [];
+    const fields: string[] = [];
+    for (const [channel, version] of Object.entries(checkpoint.channel_versions)) fields.push(blobField(ns, channel, version));
+    const encodedCheckpoint = await this.encode(stored);
+    const encodedMetadata = await this.encode(metadata);
+    for (const [channel, version] of Object.entries(newVersions)) {
+      args.push(blobField(ns, channel, version), channel in values ? await this.encode(values[channel]) : EMPTY_BLOB);
+    }
+    const keys = threadKeys(this.prefix, threadId);
+    const head = [
+      String(this.ttlMs),
+      checkpointField(ns, checkpoint.id),
+      encodedCheckpoint,
+      encodedMetadata,
+      parentId,
+      fields.join(LIST_SEP),
+      threadId,
+    ];
+    if (this.isCluster) {
+      // The thread index lives in another slot: index first (once per process and thread), then write.
+      await this.indexThread(threadId);
+      await this.run("put", this.scripts.lgfPutCheckpoint(...keys, ...head, ...args));
+    } else {
+      await this.run("put", this.scripts.lgfPutCheckpointIndexed(...keys, threadIndexKey(this.prefix), ...head, ...args));
+    }
+    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+  }
+
+  override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    const threadId = requireThreadId(config, "putWrites");
+    const ns = namespaceOf(config);
+    const checkpointId = config.configurable?.checkpoint_id as string | undefined;
+    if (!checkpointId) {
+      throw new StateStoreError("putWrites needs config.configurable.checkpoint_id", {
+        hint: "pass the config returned by put() for the checkpoint these writes belong to",
+      });
+    }
+    const args: (string | Buffer)[] = [];
+    for (const [i, [channel, value]] of writes.entries()) {
+      const idx = WRITES_IDX_MAP[channel] ?? i;
+      const [type, bytes] = await this.serde.dumpsTyped(value);
+      const record = Buffer.concat([Buffer.from(`${channel}${SEP}${type}${SEP}${taskPath}${SEP}`), bytes]);
+      args.push(writeField(ns, checkpointId, taskId, idx), record, idx < 0 ? "1" : "0");
+    }
+    if (args.length === 0) return;
+    await this.run(
+      "putWrites",
+      this.scripts.lgfPutWrites(...threadKeys(this.prefix, threadId), String(this.ttlMs), checkpointField(ns, checkpointId), ...args),
+    );
+  }
+
+  override async deleteThread(threadId: string): Promise<void> {
+    await this.run(
+      "deleteThread",
+      Promise.all([
+        this.scripts.lgfDeleteThread(...threadKeys(this.prefix, threadId)),
+        this.client.srem(threadIndexKey(this.prefix), threadId),
+      ]),
+    );
+    this.indexedThreads.delete(threadId);
+  }
+
+  /** Reads one checkpoint tuple (`id` "" = newest of the namespace) in one round trip. */
+  private async readTuple(threadId: string, ns: string, id: string): Promise<CheckpointTuple | undefined> {
+    const refresh = this.ttlMs > 0 && this.refreshOnRead ? "1" : "0";
+    const raw = (await this.run(
+      "getTuple",
+      this.scripts.lgfGetCheckpointBuffer(...threadKeys(this.prefix, threadId), String(this.ttlMs), refresh, ns, id),
+    )) as RawCheckpoint | null;
+    if (raw === null) return undefined;
+    const [idBuf, cpBuf, mdBuf, parentBuf, blobFieldsBuf, blobs, writeFieldsBuf, writes] = raw;
+    const checkpointId = idBuf.toString();
+    const parentId = parentBuf.toString();
+    const [checkpoint, metadata, pendingWrites] = await Promise.all([
+      this.decode(cpBuf) as Promise<Checkpoint>,
+      this.decode(mdBuf) as Promise<CheckpointMetadata>,
+      this.decodeWrites(writeFieldsBuf.toString(), writes),
+    ]);
+    const blobFields = splitList(blobFieldsBuf.toString());
+    const values: Record<string, unknown> = {};
+    await Promise.all(
+      blobFields.map(async (field, i) => {
+        const blob = blobs[i];
+        if (blob === undefined || blob.length === 0) return;
+        const [type, bytes] = splitTyped(blob);
+        if (type === "empty") return;
+        values[field.split(SEP)[1] ?? ""] = await this.serde.loadsTyped(type, bytes);
+      }),
+    );
+    checkpoint.channel_values = values;
+    if (checkpoint.v < 4 && parentId !== "") await this.migratePendingSends(checkpoint, threadId, ns, parentId);
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } },
+      checkpoint,
+      metadata,
+      pendingWrites,
+    };
+    if (parentId !== "") tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: parentId } };
+    return tuple;
+  }
+
+  /** Pending writes in `writesSortKey` order (task path, task id, index), as the 1.2 contract asks. */
+  private async decodeWrites(fieldList: string, values: Buffer[]): Promise<CheckpointPendingWrite[]> {
+    const fields = splitList(fieldList);
+    const decoded = await Promise.all(
+      fields.map(async (field, i) => {
+        const parts = field.split(SEP);
+        const taskId = parts[2] ?? "";
+        const idx = Number(parts[3]);
+        const record = values[i] ?? Buffer.alloc(0);
+        const [channel, type, taskPath, bytes] = splitFields(record, 3);
+        const value: unknown = await this.serde.loadsTyped(type, bytes);
+        return { key: writesSortKey(taskPath, taskId, idx), write: [taskId, channel, value] as CheckpointPendingWrite };
+      }),
+    );
+    decoded.sort((a, b) => compareWritesSortKeys(a.key, b.key));
+    return decoded.map((d) => d.write);
+  }
+
+  /** Checkpoints older than format 4 kept pending sends as writes of their parent. */
+  private async migratePendingSends(checkpoint: Checkpoint, threadId: string, ns: string, parentId: string): Promise<void> {
+    const parent = await this.readTuple(threadId, ns, parentId);
+    const sends = (parent?.pendingWrites ?? []).filter(([, channel]) => channel === TASKS).map(([, , value]) => value);
+    checkpoint.channel_values[TASKS] = sends;
+    const versions = Object.values(checkpoint.channel_versions);
+    checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+
+  /** Checkpoint members (`ns\0id`) of one thread, newest first within each namespace. */
+  private async listMembers(threadId: string, ns: string | undefined, beforeId: string | undefined): Promise<string[]> {
+    const idsKey = (threadKeys(this.prefix, threadId) satisfies ThreadKeys)[4];
+    if (ns !== undefined) {
+      const max = beforeId !== undefined ? `(${checkpointField(ns, beforeId)}` : `(${ns}\x01`;
+      return this.run("list", this.client.zrevrangebylex(idsKey, max, `[${ns}${SEP}`));
+    }
+    const members = await this.run("list", this.client.zrevrange(idsKey, 0, -1));
+    if (beforeId === undefined) return members;
+    return members.filter((m) => m.slice(m.indexOf(SEP) + 1) < beforeId);
+  }
+
+  /** Every thread id, streamed with SSCAN (list without a thread id is an admin operation). */
+  private async *allThreads(): AsyncGenerator<string> {
+    let cursor = "0";
+    const seen = new Set<string>();
+    do {
+      const [next, batch] = await this.run("list", this.client.sscan(threadIndexKey(this.prefix), cursor, "COUNT", 500));
+      cursor = next;
+      for (const thread of batch.sort()) {
+        if (seen.has(thread)) continue;
+        seen.add(thread);
+        yield thread;
+      }
+    } while (cursor !== "0");
+  }
+
+  /** Adds a thread to the thread index once per process (it is only needed by cross-thread `list`). */
+  private async indexThread(threadId: string): Promise<void> {
+    if (this.indexedThreads.has(threadId)) return;
+    await this.run("put", this.client.sadd(threadIndexKey(this.prefix), threadId));
+    if (this.indexedThreads.size >= THREAD_INDEX_CACHE_LIMIT) this.indexedThreads.clear();
+    this.indexedThreads.add(threadId);
+  }
+
+  private async encode(value: unknown): Promise<Buffer> {
+    const [type, bytes] = await this.serde.dumpsTyped(value);
+    return Buffer.concat([Buffer.from(`${type}${SEP}`), bytes]);
+  }
+
+  private async decode(buf: Buffer): Promise<unknown> {
+    const [type, bytes] = splitTyped(buf);
+    return this.serde.loadsTyped(type, bytes);
+  }
+
+  /** Awaits a Redis call, turning its failure into a {@link StateStoreError} that names the operation. */
+  private run<T>(operation: string, pending: Promise<T>): Promise<T> {
+    return pending.catch((e: unknown) => {
+      throw new StateStoreError(`RedisSaver.${operation} failed: ${(e as Error).message}`, {
+        hint: "check that Redis is reachable; ioredis reconnects on its own and the call may be retried",
+        cause: e,
+      });
+    });
+  }
+}
+
+function threadIdOf(config: RunnableConfig): string | undefined {
+  const threadId = config.configurable?.thread_id as unknown;
+  if ((typeof threadId !== "string" && typeof threadId !== "number") || threadId === "") return undefined;
+  return String(threadId);
+}
+
+function requireThreadId(config: RunnableConfig, operation: string): string {
+  const threadId = threadIdOf(config);
+  if (threadId === undefined) throw new MissingThreadIdError(`RedisSaver.${operation}`);
+  return threadId;
+}
+
+function namespaceOf(config: RunnableConfig): string {
+  return (config.configurable?.checkpoint_ns as string | undefined) ?? "";
+}
+
+function splitList(list: string): string[] {
+  return list.length === 0 ? [] : list.split(LIST_SEP);
+}
+
+/** Splits `type\0bytes`. */
+function splitTyped(buf: Buffer): [string, Uint8Array] {
+  const [type, bytes] = splitFields(buf, 1);
+  return [type, bytes];
+}
+
+/** Splits the first `count` NUL-terminated strings off a buffer; the rest is the payload. */
+function splitFields(buf: Buffer, count: 1): [string, Uint8Array];
+function splitFields(buf: Buffer, count: 3): [string, string, string, Uint8Array];
+function splitFields(buf: Buffer, count: number): (string | Uint8Array)[] {
+  const out: (string | Uint8Array)[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i += 1) {
+    const end = buf.indexOf(0, start);
+    if (end < 0) throw new StateStoreError("RedisSaver: a stored record is malformed (missing a NUL separator)");
+    out.push(buf.toString("utf8", start, end));
+    start = end + 1;
+  }
+  out.push(buf.subarray(start));
+  return out;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,91 @@
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions, type SentinelAddress } from "ioredis";
+import { ConfigurationError } from "../../src/errors.js";
+import type { Logger } from "../../src/observability/logger.js";
+
+/** Either kind of ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Where to find Redis. Accepted by {@link createRedisClient} and therefore by `RedisSaver`,
+ * `RedisStateStore` and the Redis registry:
+ *
+ * - a URL string (`redis://[:password@]host:port/db`, `rediss://` for TLS);
+ * - an existing ioredis `Redis` or `Cluster` client (the caller keeps ownership: `end()` leaves it open);
+ * - `{ url, options }`, a URL plus extra ioredis options;
+ * - `{ sentinels, name, options }` for Redis Sentinel;
+ * - `{ cluster, options }` with the seed nodes of a Redis Cluster.
+ */
+export type RedisConnection =
+  | string
+  | RedisClient
+  | { url: string; options?: RedisOptions }
+  | { sentinels: Partial<SentinelAddress>[]; name: string; options?: RedisOptions }
+  | { cluster: ClusterNode[]; options?: ClusterOptions };
+
+/** A client plus whether the caller of {@link createRedisClient} owns it (and must close it). */
+export interface OwnedRedisClient {
+  /** The ioredis client. */
+  client: RedisClient;
+  /** True when the client was created here from options, false when it was passed in. */
+  owned: boolean;
+}
+
+/**
+ * Builds (or adopts) an ioredis client. No I/O happens here beyond what ioredis does on its own:
+ * clients connect lazily on their first command, because `lazyConnect` is set for owned clients.
+ *
+ * @throws ConfigurationError when the connection description is not one of the accepted shapes.
+ */
+export function createRedisClient(connection: RedisConnection): OwnedRedisClient {
+  if (connection instanceof Redis || connection instanceof Cluster) return { client: connection, owned: false };
+  if (typeof connection === "string") return { client: new Redis(connection, { lazyConnect: true }), owned: true };
+  if (typeof connection === "object") {
+    if ("url" in connection && typeof connection.url === "string") {
+      return { client: new Redis(connection.url, { lazyConnect: true, ...connection.options }), owned: true };
+    }
+    if ("sentinels" in connection && Array.isArray(connection.sentinels)) {
+      return {
+        client: new Redis({ lazyConnect: true, ...connection.options, sentinels: connection.sentinels, name: connection.name }),
+        owned: true,
+      };
+    }
+    if ("cluster" in connection && Array.isArray(connection.cluster)) {
+      return { client: new Cluster(connection.cluster, { lazyConnect: true, ...connection.options }), owned: true };
+    }
+  }
+  throw new ConfigurationError("unrecognised Redis connection", {
+    hint: "pass a redis:// URL, an ioredis Redis or Cluster client, { url }, { sentinels, name } or { cluster: [{ host, port }] }",
+  });
+}
+
+/**
+ * Validates a key prefix. Prefixes must not contain `{` or `}`: keys carry their own hash tags, and
+ * a brace in the prefix would move the hash tag and split a thread across Cluster slots.
+ *
+ * @throws RangeError naming the field and value.
+ */
+export function validateKeyPrefix(field: string, prefix: string): string {
+  if (typeof prefix !== "string" || prefix.length === 0 || /[{}]/.test(prefix)) {
+    throw new RangeError(`${field} must be a non-empty string without "{" or "}" (got ${JSON.stringify(prefix)})`);
+  }
+  return prefix;
+}
+
+/**
+ * Logs connection errors of a client this package created, once per outage rather than once per
+ * reconnect attempt, and replaces ioredis's "Unhandled error event" output. ioredis keeps
+ * reconnecting and queues commands meanwhile; the log says so.
+ */
+export function watchConnection(client: RedisClient, logger: Logger, component: string): void {
+  let down = false;
+  client.on("error", (e: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn(`${component}: Redis connection lost, reconnecting`, { error: e.message });
+  });
+  client.on("ready", () => {
+    if (!down) return;
+    down = false;
+    logger.info(`${component}: Redis connection restored`);
+  });
+}

@@ -1,0 +1,43 @@
+import { execFileSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+
+// The published shape: tsup builds ESM + CommonJS + declarations for the three entry points, and a
+// consumer can load each entry both ways through the package's own "exports" map.
+const root = new URL("../..", import.meta.url).pathname;
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" }).trim();
+}
+
+describe("package build", () => {
+  beforeAll(() => {
+    execFileSync("npx", ["tsup", "--silent"], { cwd: root, stdio: "pipe" });
+  }, 120_000);
+
+  it("loads every entry point with require() and import", () => {
+    const cjs = node([
+      "-e",
+      `const core = require("langgraph-fabric"); const redis = require("langgraph-fabric/redis"); const kafka = require("langgraph-fabric/kafka");
+       console.log(JSON.stringify([typeof core.InMemoryStateStore, typeof redis.RedisSaver, typeof redis.RedisStateStore, typeof kafka.kafkaBrokersFromEnv]));`,
+    ]);
+    expect(JSON.parse(cjs)).toEqual(["function", "function", "function", "function"]);
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      `const core = await import("langgraph-fabric"); const redis = await import("langgraph-fabric/redis"); const kafka = await import("langgraph-fabric/kafka");
+       console.log(JSON.stringify([typeof core.InMemoryStateStore, typeof redis.RedisSaver, typeof redis.RedisStateStore, typeof kafka.kafkaBrokersFromEnv]));`,
+    ]);
+    expect(JSON.parse(esm)).toEqual(["function", "function", "function", "function"]);
+  });
+
+  it("shares one error hierarchy between entry points", () => {
+    const out = node([
+      "-e",
+      `const core = require("langgraph-fabric"); const { RedisSaver } = require("langgraph-fabric/redis");
+       try { new RedisSaver("redis://127.0.0.1:1", { keyPrefix: "bad{prefix}" }); } catch (e) { console.log(e instanceof RangeError); }
+       const saver = new RedisSaver("redis://127.0.0.1:1");
+       saver.put({ configurable: {} }, {}, {}, {}).catch((e) => { console.log(core.isMissingThreadIdError(e), e instanceof core.FabricError); saver.end(); });`,
+    ]);
+    expect(out.split("\n")).toEqual(["true", "true true"]);
+  });
+});

@@ -1,0 +1,43 @@
+// Global setup of the integration project: makes sure a real Redis and a real Kafka broker answer
+// (starting them with scripts/services.mjs when they do not), then hands their addresses to test
+// files through inject() and to child processes (workers, examples) through the environment.
+import type { TestProject } from "vitest/node";
+import { ensureServices, stopKafkaUnlessInUse, useKafka } from "../../scripts/services.mjs";
+
+/**
+ * Starts or finds the services; the returned teardown stops the Kafka broker only if this run
+ * started it, `FABRIC_KEEP_SERVICES` is not `1` and no other test run is still using it. Redis
+ * always stays up: it is shared with everything else on the machine.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Registered before the broker is looked up, so a concurrent run's teardown cannot stop it in between.
+  const releaseKafka = useKafka();
+  let services;
+  try {
+    services = await ensureServices();
+  } catch (error) {
+    releaseKafka();
+    throw error;
+  }
+  project.provide("redisUrl", services.redisUrl);
+  project.provide("kafkaBrokers", services.kafkaBrokers);
+  process.env.REDIS_URL = services.redisUrl;
+  process.env.KAFKA_BROKERS = services.kafkaBrokers.join(",");
+  const started = Object.entries(services.started)
+    .filter(([, yes]) => yes)
+    .map(([name]) => name);
+  process.stderr.write(
+    `[services] integration tests use Redis ${services.redisUrl} and Kafka ${services.kafkaBrokers.join(",")}` +
+      `${started.length > 0 ? ` (started here: ${started.join(", ")})` : " (already running)"}\n`,
+  );
+
+  return async () => {
+    releaseKafka();
+    if (!services.started.kafka) return;
+    if (process.env.FABRIC_KEEP_SERVICES === "1") {
+      process.stderr.write("[services] FABRIC_KEEP_SERVICES=1: leaving the Kafka broker running\n");
+      return;
+    }
+    await stopKafkaUnlessInUse();
+  };
+}

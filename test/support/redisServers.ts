@@ -1,0 +1,333 @@
+// Private redis-server processes for tests that must restart, kill, configure or cluster Redis.
+// The machine's Redis on 6379 is shared by everything else, so such tests never touch it; they
+// start their own servers on spare loopback ports here and stop them afterwards.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { isMainThread } from "node:worker_threads";
+import { Redis } from "ioredis";
+
+const execFileAsync = promisify(execFile);
+
+const HOST = "127.0.0.1";
+// 17000-19999 keeps clear of common services; a cluster bus port is port + 10000 (27000-29999).
+const PORT_MIN = 17_000;
+const PORT_SPAN = 3_000;
+const CLUSTER_BUS_OFFSET = 10_000;
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
+const CLUSTER_OK_TIMEOUT_MS = 30_000;
+
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** Port to use; default: a free one in 17000-19999 (another one is tried if it is taken). */
+  port?: number;
+  /** Extra redis-server arguments, after the defaults so they override them (e.g. `["--appendonly", "yes"]`). */
+  args?: string[];
+}
+
+/** A redis-server process owned by the test that started it. */
+export interface RedisServerHandle {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Pid of the current process (changes on restart). */
+  readonly pid: number;
+  /** Its own temporary `--dir` (AOF/RDB files, log), kept across restarts. */
+  readonly dir: string;
+  /** SIGTERM and wait for exit (SIGKILL after 10 s); `restart()` can bring it back. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash: nothing is flushed. */
+  kill(): Promise<void>;
+  /** Stops it if running, then starts it again on the same port with the same dir and arguments. */
+  restart(): Promise<void>;
+}
+
+/** Options of {@link startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** Number of master nodes, at least 3 (redis-cli's minimum); default 3. */
+  masters?: number;
+}
+
+/** A Redis Cluster of private servers with every slot assigned. */
+export interface RedisClusterHandle {
+  /** Addresses of the nodes, to seed an ioredis `Cluster`. */
+  readonly nodes: { host: string; port: number }[];
+  /** The node processes, to kill or restart one. */
+  readonly servers: RedisServerHandle[];
+  /** Stops every node. */
+  stop(): Promise<void>;
+}
+
+// Servers a test left behind (it forgot stop() or failed midway) must not outlive it. vitest ends
+// its workers with SIGTERM, which skips "exit" handlers, so both are hooked; a process killed
+// outright is swept by the next one: its pid is in each temp dir's name, the server's in redis.pid.
+const liveChildren = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+const reservedPorts = new Set<number>();
+let hooksInstalled = false;
+
+function cleanup(): void {
+  for (const child of liveChildren) child.kill("SIGKILL");
+  // maxRetries: a dying server may still be writing into its dir.
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+function sweepOrphans(): void {
+  for (const name of readdirSync(os.tmpdir())) {
+    const owner = Number(/^fabric-redis-(\d+)-/.exec(name)?.[1]);
+    if (!(owner > 0) || existsSync(`/proc/${owner}`)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      const pid = Number.parseInt(readFileSync(path.join(dir, "redis.pid"), "utf8"), 10);
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("redis-server")) process.kill(pid, "SIGKILL");
+    } catch {
+      // no server left
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  sweepOrphans();
+  process.once("exit", cleanup);
+  // Signals reach only the main thread; after cleaning up, re-raise so the default action (exit) runs.
+  if (isMainThread) {
+    process.once("SIGTERM", () => {
+      cleanup();
+      process.kill(process.pid, "SIGTERM");
+    });
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: HOST, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port free now (and its bus port, for cluster nodes), not yet handed out by this process. */
+async function freePort(withBusPort: boolean): Promise<number> {
+  // A random start spreads concurrent test processes over the range instead of racing for one port.
+  const start = Math.floor(Math.random() * PORT_SPAN);
+  for (let i = 0; i < PORT_SPAN; i++) {
+    const port = PORT_MIN + ((start + i) % PORT_SPAN);
+    if (reservedPorts.has(port)) continue;
+    if (!(await canListen(port))) continue;
+    if (withBusPort && !(await canListen(port + CLUSTER_BUS_OFFSET))) continue;
+    reservedPorts.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${PORT_MIN}-${PORT_MIN + PORT_SPAN - 1}`);
+}
+
+/** Resolves true once the server answers PING (NOAUTH counts: it is up, just password-protected). */
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    let reply = "";
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (chunk: Buffer) => {
+      reply += chunk.toString("utf8");
+      // -LOADING (AOF/RDB still loading) means not ready yet.
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG") || reply.startsWith("-NOAUTH"));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+class ManagedRedisServer implements RedisServerHandle {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private readonly logFile: string;
+
+  constructor(
+    readonly dir: string,
+    public port: number,
+    private readonly argsFor: (port: number, dir: string) => string[],
+  ) {
+    this.logFile = path.join(dir, "redis.log");
+  }
+
+  get url(): string {
+    return `redis://${HOST}:${this.port}`;
+  }
+
+  get pid(): number {
+    if (this.child?.pid === undefined) throw new Error(`redis-server on port ${this.port} is not running`);
+    return this.child.pid;
+  }
+
+  /** Spawns on `port`; resolves once it answers PING, rejects (with its log) if it exits first. */
+  async spawnOn(port: number): Promise<void> {
+    this.port = port;
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      HOST,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.dir,
+      "--pidfile",
+      path.join(this.dir, "redis.pid"),
+      ...this.argsFor(port, this.dir),
+    ];
+    // Output to a file rather than a pipe: an unread pipe can block the server, and a file survives for post-mortems.
+    const out = openSync(this.logFile, "a");
+    const child = spawn("redis-server", args, { stdio: ["ignore", out, out] });
+    closeSync(out);
+    // Unref'd so a forgotten server does not keep the test process alive; the exit hook kills it.
+    child.unref();
+    this.child = child;
+    liveChildren.add(child);
+    let exitReason: string | undefined;
+    this.exited = new Promise((resolve) => {
+      const gone = (reason: string): void => {
+        exitReason ??= reason;
+        liveChildren.delete(child);
+        resolve();
+      };
+      child.once("error", (error) => gone(`could not run redis-server: ${error.message}`));
+      child.once("exit", (code, signal) => gone(`redis-server exited with ${signal ?? `code ${code}`}`));
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline && exitReason === undefined) {
+      if (await pingOnce(port)) return;
+      await sleep(50);
+    }
+    if (exitReason === undefined) await this.signalAndWait("SIGKILL", STOP_TIMEOUT_MS);
+    throw new Error(`${exitReason ?? `redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms`}\n${this.logTail()}`);
+  }
+
+  private logTail(): string {
+    try {
+      return readFileSync(this.logFile, "utf8").trimEnd().split("\n").slice(-20).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), timeoutMs).unref());
+    if ((await Promise.race([this.exited, timer])) === "timeout") {
+      child.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+
+  stop = (): Promise<void> => this.signalAndWait("SIGTERM", STOP_TIMEOUT_MS);
+  kill = (): Promise<void> => this.signalAndWait("SIGKILL", STOP_TIMEOUT_MS);
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.spawnOn(this.port);
+  }
+}
+
+async function launch(
+  options: RedisServerOptions,
+  cluster: boolean,
+  argsFor: (port: number, dir: string) => string[],
+): Promise<ManagedRedisServer> {
+  installHooks();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `fabric-redis-${process.pid}-`));
+  tempDirs.add(dir);
+  const extra = options.args ?? [];
+  const server = new ManagedRedisServer(dir, 0, (port, d) => [...argsFor(port, d), ...extra]);
+  // A free port can be taken between the check and redis-server's bind: try a few others then.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort(cluster));
+    try {
+      await server.spawnOn(port);
+      return server;
+    } catch (error) {
+      const portTaken = error instanceof Error && /Address already in use/i.test(error.message);
+      if (options.port !== undefined || !portTaken || attempt >= 5) throw error;
+    }
+  }
+}
+
+/**
+ * Starts a private redis-server (no persistence unless `args` say so) and waits until it answers.
+ * Stop it in `afterAll`/`afterEach`; leftovers are killed when the test process exits.
+ */
+export function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  return launch(options, false, () => []);
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  const client = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined); // the rejected command carries the error
+  try {
+    await client.connect();
+    return String(await client.call("CLUSTER", "INFO"));
+  } catch {
+    return "";
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Starts `masters` cluster-enabled servers, assigns every slot with `redis-cli --cluster create`
+ * and waits until every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
+  const masters = options.masters ?? 3;
+  if (!Number.isInteger(masters) || masters < 3) throw new RangeError(`masters must be an integer >= 3, got ${masters}`);
+  const servers: ManagedRedisServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      // The node keeps its identity and slots in nodes-P.conf, so restart() rejoins the cluster.
+      const clusterArgs = (port: number, dir: string): string[] => [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        path.join(dir, `nodes-${port}.conf`),
+        "--cluster-node-timeout",
+        "5000",
+      ];
+      servers.push(await launch({}, true, clusterArgs));
+    }
+    const addresses = servers.map((s) => `${HOST}:${s.port}`);
+    await execFileAsync("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], {
+      timeout: 30_000,
+    });
+    const deadline = Date.now() + CLUSTER_OK_TIMEOUT_MS;
+    for (;;) {
+      const infos = await Promise.all(servers.map((s) => clusterInfo(s.port)));
+      if (infos.every((info) => info.includes("cluster_state:ok"))) break;
+      if (Date.now() > deadline) throw new Error(`cluster did not reach cluster_state:ok within ${CLUSTER_OK_TIMEOUT_MS} ms`);
+      await sleep(100);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes: servers.map((s) => ({ host: HOST, port: s.port })), servers, stop };
+}
