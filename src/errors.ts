@@ -110,3 +110,124 @@ export class MissingThreadIdError extends FabricError {
 }
 /** True if `e` is a {@link MissingThreadIdError}. */
 export const isMissingThreadIdError = (e: unknown): e is MissingThreadIdError => isFabricError(e) && e.code === "MISSING_THREAD_ID";
+
+/**
+ * A message on the wire was rejected: malformed framing, a header that fails the schema, an
+ * unknown envelope version, a bad signature, or a size over the limit. The transport sends the
+ * raw message to the dead-letter topic with this error's `reason` and keeps serving.
+ */
+export class EnvelopeError extends FabricError {
+  /** Machine-readable reason: `"malformed"`, `"schema"`, `"version"`, `"signature"`, `"too_large"`. */
+  readonly reason: EnvelopeRejectReason;
+  constructor(reason: EnvelopeRejectReason, message: string, options?: FabricErrorOptions) {
+    super("ENVELOPE_REJECTED", message, options);
+    this.reason = reason;
+  }
+}
+/** Why an envelope was rejected; see {@link EnvelopeError}. */
+export type EnvelopeRejectReason = "malformed" | "schema" | "version" | "signature" | "too_large";
+/** True if `e` is an {@link EnvelopeError}. */
+export const isEnvelopeError = (e: unknown): e is EnvelopeError => isFabricError(e) && e.code === "ENVELOPE_REJECTED";
+
+/** A payload is larger than the configured limit; nothing was sent. */
+export class PayloadTooLargeError extends FabricError {
+  /** Size of the encoded message, in bytes. */
+  readonly size: number;
+  /** The limit, in bytes. */
+  readonly limit: number;
+  constructor(what: string, size: number, limit: number) {
+    super("PAYLOAD_TOO_LARGE", `${what} is ${size} bytes, over the ${limit}-byte limit`, {
+      hint: "keep large data out of graph state (store it elsewhere and pass a reference), or raise maxMessageBytes on the transport and the broker",
+    });
+    this.size = size;
+    this.limit = limit;
+  }
+}
+/** True if `e` is a {@link PayloadTooLargeError}. */
+export const isPayloadTooLargeError = (e: unknown): e is PayloadTooLargeError => isFabricError(e) && e.code === "PAYLOAD_TOO_LARGE";
+
+/** The transport could not deliver a message or is not running. */
+export class TransportError extends FabricError {
+  constructor(message: string, options?: FabricErrorOptions) {
+    super("TRANSPORT", message, options);
+  }
+}
+/** True if `e` is a {@link TransportError}. */
+export const isTransportError = (e: unknown): e is TransportError => isFabricError(e) && e.code === "TRANSPORT";
+
+/** A remote call did not complete before its deadline. */
+export class DeadlineExceededError extends FabricError {
+  /** The node that was called. */
+  readonly node: string;
+  constructor(node: string, timeoutMs: number, options?: FabricErrorOptions) {
+    super("DEADLINE_EXCEEDED", `call to node "${node}" got no reply within ${timeoutMs} ms`, {
+      hint: "the replica may be overloaded or gone; raise the call timeout for slow nodes, or check the replicas with fabric.status()",
+      ...options,
+    });
+    this.node = node;
+  }
+}
+/** True if `e` is a {@link DeadlineExceededError}. */
+export const isDeadlineExceededError = (e: unknown): e is DeadlineExceededError => isFabricError(e) && e.code === "DEADLINE_EXCEEDED";
+
+/** No replica serves the node a call was addressed to. */
+export class NoReplicaError extends FabricError {
+  /** The node that was called. */
+  readonly node: string;
+  constructor(node: string, detail = "") {
+    super("NO_REPLICA", `no replica serves node "${node}"${detail ? `: ${detail}` : ""}`, {
+      hint: `start workers with fabric.serve(builder, { nodes: ["${node}"] }) (or the CLI's "worker" command) against the same transport and state store`,
+    });
+    this.node = node;
+  }
+}
+/** True if `e` is a {@link NoReplicaError}. */
+export const isNoReplicaError = (e: unknown): e is NoReplicaError => isFabricError(e) && e.code === "NO_REPLICA";
+
+/** A request named a node this replica does not serve. */
+export class UnknownNodeError extends FabricError {
+  /** The node that was asked for. */
+  readonly node: string;
+  constructor(node: string, known: readonly string[]) {
+    super("UNKNOWN_NODE", `unknown node "${node}"`, {
+      hint: `known nodes: ${known.length > 0 ? known.join(", ") : "(none)"}; check the name passed to distribute/serve/remoteNode`,
+    });
+    this.node = node;
+  }
+}
+/** True if `e` is an {@link UnknownNodeError}. */
+export const isUnknownNodeError = (e: unknown): e is UnknownNodeError => isFabricError(e) && e.code === "UNKNOWN_NODE";
+
+/** The fabric is draining or stopped and refuses new calls. */
+export class FabricStoppedError extends FabricError {
+  constructor(what: string) {
+    super("FABRIC_STOPPED", `${what}: the fabric is stopping or stopped`, {
+      hint: "calls in flight finish during a drain, new ones are refused; create a new fabric or send the call to another process",
+    });
+  }
+}
+/** True if `e` is a {@link FabricStoppedError}. */
+export const isFabricStoppedError = (e: unknown): e is FabricStoppedError => isFabricError(e) && e.code === "FABRIC_STOPPED";
+
+/**
+ * The replica registry refused an operation: used before `start()` or after `stop()`, a replica id
+ * registered twice by one registry, or its backend failed (the `cause` says how).
+ */
+export class RegistryError extends FabricError {
+  constructor(message: string, options?: FabricErrorOptions) {
+    super("REGISTRY", message, options);
+  }
+}
+/** True if `e` is a {@link RegistryError}. */
+export const isRegistryError = (e: unknown): e is RegistryError => isFabricError(e) && e.code === "REGISTRY";
+
+/** A graph run (of the Kafka graph channel) went over its time limit and was aborted. */
+export class GraphRunTimeoutError extends FabricError {
+  constructor(threadId: string, timeoutMs: number) {
+    super("RUN_TIMEOUT", `the run of thread "${threadId}" took longer than ${timeoutMs} ms and was aborted`, {
+      hint: "raise runTimeoutMs for slow graphs; the thread keeps its last checkpoint, so a later message can continue it",
+    });
+  }
+}
+/** True if `e` is a {@link GraphRunTimeoutError}. */
+export const isGraphRunTimeoutError = (e: unknown): e is GraphRunTimeoutError => isFabricError(e) && e.code === "RUN_TIMEOUT";

@@ -3,4 +3,31 @@
  *
  * @packageDocumentation
  */
+export { KafkaTransport } from "./KafkaTransport.js";
+export { KAFKA_TRANSPORT_DEFAULTS } from "./kafkaDefaults.js";
+export type { KafkaTransportOptions } from "./kafkaDefaults.js";
+export { DEAD_LETTER_HEADERS } from "./DeadLetterSink.js";
 export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
+export { GraphChannel } from "./GraphChannel.js";
+export type { GraphChannelPartitionStatus, GraphChannelStatus } from "./graphChannelStatus.js";
+export { GRAPH_CHANNEL_DEFAULTS } from "./graphChannelOptions.js";
+export type { ChannelGraph, ChannelRunConfig, GraphChannelOptions } from "./graphChannelOptions.js";
+export {
+  decodeGraphChannelOutput,
+  encodeGraphChannelInput,
+  GRAPH_CHANNEL_HEADERS,
+  GraphChannelInputSchema,
+  parseGraphChannelInput,
+} from "./graphChannelMessages.js";
+export type {
+  GraphChannelError,
+  GraphChannelEvent,
+  GraphChannelInput,
+  GraphChannelInterrupt,
+  GraphChannelOutput,
+  GraphChannelRejectReason,
+  GraphChannelResult,
+  GraphChannelResultPath,
+} from "./graphChannelMessages.js";
+export { CHANNEL_INPUT_METADATA_KEY } from "./channelInputStamp.js";
+export { GraphRunTimeoutError } from "./graphChannelRun.js";

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Cluster, Redis } from "ioredis";
-import { isFabricError, StateStoreError } from "../../src/errors.js";
+import { ConfigurationError, isFabricError, StateStoreError } from "../../src/errors.js";
 import type { QueueStats, StateStoreOptions } from "../../src/state/StateStore.js";
 import { StateStoreCore, type RawClaim, type RawStateOps } from "../../src/state/StateStoreCore.js";
 import type { QueueKeys } from "../../src/state/stateKeys.js";
@@ -309,6 +309,20 @@ export class RedisStateStore extends StateStoreCore {
 
   /** A store on the Redis at `url` (`redis://…`, `rediss://…`). */
   static fromUrl(url: string, options?: RedisStateStoreOptions): RedisStateStore {
+    return new RedisStateStore(url, options);
+  }
+
+  /**
+   * A store on the Redis named by `REDIS_URL`.
+   *
+   * @throws ConfigurationError when `REDIS_URL` is unset.
+   */
+  static fromEnv(options?: RedisStateStoreOptions, env: NodeJS.ProcessEnv = process.env): RedisStateStore {
+    const url = env.REDIS_URL?.trim();
+    if (!url)
+      throw new ConfigurationError("REDIS_URL is not set", {
+        hint: "set REDIS_URL=redis://host:6379 (or pass a URL to RedisStateStore.fromUrl)",
+      });
     return new RedisStateStore(url, options);
   }
 

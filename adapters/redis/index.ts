@@ -12,5 +12,7 @@ export { RedisSaver } from "./RedisSaver.js";
 export type { RedisSaverOptions } from "./RedisSaver.js";
 export { RedisStateStore } from "./RedisStateStore.js";
 export type { RedisStateStoreOptions } from "./RedisStateStore.js";
+export { RedisRegistry } from "./RedisRegistry.js";
+export type { RedisRegistryOptions } from "./RedisRegistry.js";
 export { createRedisClient } from "./createRedisClient.js";
 export type { OwnedRedisClient, RedisClient, RedisConnection } from "./createRedisClient.js";

@@ -1,0 +1,351 @@
+/**
+ * One replica of one node: a member of the node's consumer group that hands each request off to
+ * its handler without awaiting it, replies, and commits an offset only once the request before
+ * it has been answered.
+ *
+ * Why the handler is never awaited in `eachMessage`: kafkajs heartbeats from its fetch loop, so a
+ * handler awaited there for longer than the session timeout gets the member evicted, the
+ * partition moved and the request run a second time elsewhere. Here the loop only decodes,
+ * queues and returns; concurrency is bounded by pausing the topic instead.
+ *
+ * @module
+ */
+import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
+import { isEnvelopeError, TransportError } from "../../src/errors.js";
+import type { Logger } from "../../src/observability/logger.js";
+import { ENVELOPE_VERSION, type EnvelopeCodec, type EnvelopeHeader, type ReplyHeader } from "../../src/transport/envelope.js";
+import { errorResult, RequestRun } from "../../src/transport/RequestRun.js";
+import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
+import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
+import { OffsetTracker } from "./OffsetTracker.js";
+import type { ProduceBatcher } from "./ProduceBatcher.js";
+import { parseReplyTo, type TopicNames } from "./topicNames.js";
+
+/** @internal What a {@link KafkaReplica} is built from. */
+export interface KafkaReplicaParts {
+  kafka: Kafka;
+  names: TopicNames;
+  node: string;
+  handler: RequestHandler;
+  options: ServeOptions;
+  codec: EnvelopeCodec;
+  batcher: ProduceBatcher;
+  deadLetters: DeadLetterSink;
+  logger: Logger;
+  now: () => number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitTimeMs: number;
+  drainTimeoutMs: number;
+  onStopped: (replica: KafkaReplica) => void;
+}
+
+/** A fetched request and the offsets that carry it (more than one if it was re-delivered). */
+interface Job {
+  readonly key: string;
+  readonly request: IncomingRequest;
+  readonly replyPartition: number;
+  readonly acks: { tracker: OffsetTracker; offset: number }[];
+  run?: RequestRun;
+}
+
+const callKey = (h: { caller: string; id: string }): string => `${h.caller}\u0000${h.id}`;
+
+/** @internal A running replica; the `ServeHandle` returned by `KafkaTransport.serve`. */
+export class KafkaReplica implements ServeHandle {
+  readonly topic: string;
+  private current: ReplicaAddress;
+  private consumer: Consumer | undefined;
+  private state: "starting" | "serving" | "draining" | "stopped" = "starting";
+  private readonly trackers = new Map<number, OffsetTracker>();
+  private queue: Job[] = [];
+  private readonly running = new Map<string, Job>();
+  private paused = false;
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Times this replica joined its group (the first join included); diagnostic. */
+  groupJoins = 0;
+
+  constructor(private readonly p: KafkaReplicaParts) {
+    this.topic = p.names.requests(p.node);
+    this.current = { replicaId: p.options.replicaId, partitions: [] };
+  }
+
+  get address(): ReplicaAddress {
+    return this.current;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Joins the group; resolves after the first assignment (so {@link address} names partitions). */
+  async start(): Promise<void> {
+    const consumer = this.p.kafka.consumer({
+      groupId: this.p.names.replicaGroup(this.p.node),
+      sessionTimeout: this.p.sessionTimeoutMs,
+      heartbeatInterval: this.p.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.p.maxWaitTimeMs,
+      minBytes: 1,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.onJoin(consumer, event.payload.memberAssignment[this.topic] ?? []);
+    });
+    await consumer.connect();
+    // From the beginning for a new group: requests sent before any replica existed still count.
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: ({ partition, message }) => {
+        try {
+          this.receive(partition, message);
+        } catch (error) {
+          this.p.logger.error("replica failed to take a message", { node: this.p.node, partition, offset: message.offset, error });
+        }
+        return Promise.resolve();
+      },
+    });
+    if (this.state === "starting") this.state = "serving";
+  }
+
+  async drain(timeoutMs = this.p.drainTimeoutMs): Promise<void> {
+    if (this.state === "stopped" || this.state === "draining") return;
+    this.state = "draining";
+    this.pause(true);
+    // Not started: left uncommitted, so the partition's next owner serves them.
+    this.queue = [];
+    if (this.running.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.committing;
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    for (const job of this.running.values())
+      job.run?.abort("stop", new TransportError(`replica ${this.current.replicaId} of node "${this.p.node}" stopped`));
+    this.running.clear();
+    this.queue = [];
+    this.notifyIdle();
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    try {
+      await consumer?.disconnect(); // leaves the group: the partitions move now, not after the session timeout
+    } finally {
+      this.p.onStopped(this);
+    }
+  }
+
+  private onJoin(consumer: Consumer, assigned: readonly number[]): void {
+    this.groupJoins++;
+    const mine = new Set(assigned);
+    for (const [partition, tracker] of this.trackers) {
+      if (mine.has(partition)) continue;
+      // Revoked: requests of it still running here answer, but their commits are skipped; the new owner re-runs them.
+      this.trackers.delete(partition);
+      if (tracker.inProgress > 0)
+        this.p.logger.debug("partition revoked with requests in flight", { topic: this.topic, partition, inProgress: tracker.inProgress });
+    }
+    for (const partition of mine) if (!this.trackers.has(partition)) this.trackers.set(partition, new OffsetTracker(this.topic, partition));
+    if (this.paused) consumer.pause([{ topic: this.topic }]); // a restarted kafkajs consumer forgets pauses
+    this.current = { replicaId: this.p.options.replicaId, partitions: [...mine].sort((a, b) => a - b) };
+    try {
+      this.p.options.onAddressChange?.(this.current);
+    } catch (error) {
+      this.p.logger.warn("onAddressChange listener threw", { node: this.p.node, error });
+    }
+    this.scheduleCommit(); // commits refused during the rebalance go now
+  }
+
+  private receive(partition: number, message: KafkaMessage): void {
+    if (this.state === "stopped") return;
+    let tracker = this.trackers.get(partition);
+    if (!tracker) this.trackers.set(partition, (tracker = new OffsetTracker(this.topic, partition)));
+    const offset = Number(message.offset);
+    if (!tracker.receive(offset)) return; // re-fetched after a rebalance: already running, queued or answered here
+    const ack = { tracker, offset };
+    const source = { topic: this.topic, partition, offset: message.offset };
+    const reject = (reason: string, error: string): void => {
+      this.p.deadLetters.send(reason, error, source, message).then(
+        () => this.acknowledge([ack]),
+        (e: unknown) => this.p.logger.error("could not produce a dead letter; it will be redelivered", { source, error: e }),
+      );
+    };
+    let header: EnvelopeHeader;
+    let payload: Uint8Array;
+    try {
+      ({ header, payload } = this.p.codec.decode(message.value, signatureOf(message)));
+    } catch (error) {
+      reject(isEnvelopeError(error) ? error.reason : "malformed", (error as Error).message);
+      return;
+    }
+    if (header.kind === "cancel") {
+      this.cancel(callKey(header));
+      this.acknowledge([ack]);
+      return;
+    }
+    if (header.kind !== "request") return reject("unexpected_kind", `a ${header.kind} arrived on a request topic`);
+    if (this.p.names.requests(header.node) !== this.topic)
+      return reject("wrong_node", `a request for node "${header.node}" arrived on ${this.topic}`);
+    const replyTo = parseReplyTo(header.replyTo);
+    if (replyTo?.topic !== this.p.names.replies)
+      return reject("reply_to", `replyTo "${header.replyTo}" is not a partition of ${this.p.names.replies}`);
+    if (this.state === "draining") return; // left pending: redelivered to the next owner
+    if (header.deadline <= this.p.now()) return this.acknowledge([ack]); // nobody waits for it any more
+    const key = callKey(header);
+    const existing = this.running.get(key) ?? this.queue.find((j) => j.key === key);
+    if (existing) {
+      existing.acks.push(ack); // the same call again (a partition came back): one run answers both
+      return;
+    }
+    this.queue.push({ key, request: { header, payload }, replyPartition: replyTo.partition, acks: [ack] });
+    this.pump();
+  }
+
+  private cancel(key: string): void {
+    const i = this.queue.findIndex((j) => j.key === key);
+    if (i >= 0) {
+      const [job] = this.queue.splice(i, 1);
+      if (job) this.acknowledge(job.acks);
+      this.pump();
+      return;
+    }
+    const job = this.running.get(key);
+    job?.run?.abort("cancel", new TransportError(`call ${job.request.header.id} was cancelled by its caller`));
+  }
+
+  private pump(): void {
+    while (this.state === "serving" || this.state === "starting") {
+      if (this.running.size >= this.p.options.concurrency) break;
+      const job = this.queue.shift();
+      if (!job) break;
+      if (job.request.header.deadline <= this.p.now()) {
+        this.acknowledge(job.acks);
+        continue;
+      }
+      this.launch(job);
+    }
+    this.pause(this.running.size + this.queue.length >= this.p.options.concurrency || this.state === "draining");
+  }
+
+  private launch(job: Job): void {
+    const h = job.request.header;
+    const send = async (header: EnvelopeHeader, payload: Uint8Array): Promise<void> => {
+      const frame = this.p.codec.encode(header, payload);
+      const headers = signatureHeaders(frame);
+      await this.p.batcher.send({ topic: this.p.names.replies, partition: job.replyPartition, key: h.caller, value: frame.value, headers });
+    };
+    const run = new RequestRun(job.request, this.current.replicaId, send, this.p.now);
+    job.run = run;
+    this.running.set(job.key, job);
+    void run.result(this.p.handler).then(async (result) => {
+      if (this.state === "stopped" || this.running.get(job.key) !== job) return; // stopped: unanswered, redelivered elsewhere
+      if (run.abortedBy !== "cancel") {
+        const reply: ReplyHeader = {
+          v: ENVELOPE_VERSION,
+          kind: "reply",
+          id: h.id,
+          node: h.node,
+          replica: this.current.replicaId,
+          caller: h.caller,
+          status: result.status,
+          payloadType: result.payloadType,
+        };
+        try {
+          await send(reply, result.payload).catch((error: unknown) => {
+            // Typically a reply over the size limit: tell the caller rather than leave it to its deadline.
+            const fallback = errorResult(error);
+            return send({ ...reply, status: fallback.status, payloadType: fallback.payloadType }, fallback.payload);
+          });
+        } catch (error) {
+          this.p.logger.error("could not produce a reply; the request stays uncommitted", { node: h.node, id: h.id, error });
+          this.finish(job, false);
+          return;
+        }
+      }
+      this.finish(job, true);
+    });
+  }
+
+  private finish(job: Job, answered: boolean): void {
+    if (this.running.get(job.key) === job) this.running.delete(job.key);
+    if (answered && this.state !== "stopped") this.acknowledge(job.acks);
+    if (this.running.size === 0) this.notifyIdle();
+    this.pump();
+  }
+
+  private acknowledge(acks: readonly { tracker: OffsetTracker; offset: number }[]): void {
+    for (const { tracker, offset } of acks) tracker.complete(offset);
+    this.scheduleCommit();
+  }
+
+  /** One commit on the wire at a time; completions meanwhile are folded into the next one. */
+  private scheduleCommit(): void {
+    if (this.committing) {
+      this.commitAgain = true;
+      return;
+    }
+    this.committing = this.commitLoop().finally(() => (this.committing = undefined));
+  }
+
+  private async commitLoop(): Promise<void> {
+    do {
+      this.commitAgain = false;
+      const consumer = this.consumer;
+      if (!consumer || this.state === "stopped") return;
+      const points: { tracker: OffsetTracker; offset: number }[] = [];
+      for (const tracker of this.trackers.values()) {
+        const offset = tracker.commitPoint();
+        if (offset !== undefined) points.push({ tracker, offset });
+      }
+      if (points.length === 0) continue;
+      for (const { tracker, offset } of points) tracker.markCommitting(offset);
+      let ok = true;
+      try {
+        await consumer.commitOffsets(
+          points.map(({ offset, tracker }) => ({ topic: this.topic, partition: tracker.partition, offset: String(offset) })),
+        );
+      } catch (error) {
+        ok = false;
+        // A rebalance is under way or the partition moved; the next join or completion commits again.
+        this.p.logger.debug("offset commit failed", { topic: this.topic, error });
+      }
+      for (const { tracker, offset } of points) tracker.markCommitted(offset, ok);
+    } while (this.wantsAnotherCommit());
+  }
+
+  /** A method, not the field: TypeScript would keep `commitAgain` narrowed to false across the await. */
+  private wantsAnotherCommit(): boolean {
+    return this.commitAgain;
+  }
+
+  private pause(on: boolean): void {
+    if (on === this.paused) return;
+    this.paused = on;
+    const consumer = this.consumer;
+    if (!consumer || this.state === "stopped") return;
+    try {
+      if (on) consumer.pause([{ topic: this.topic }]);
+      else consumer.resume([{ topic: this.topic }]);
+    } catch (error) {
+      // Before run() created the group there is nothing to pause yet; the first join applies `paused`.
+      this.p.logger.debug("could not pause/resume yet", { topic: this.topic, error });
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

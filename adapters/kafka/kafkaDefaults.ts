@@ -1,0 +1,131 @@
+/**
+ * Options of `KafkaTransport`, their defaults (one place, with units) and their validation.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Kafka } from "kafkajs";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../../src/transport/envelope.js";
+import type { Logger } from "../../src/observability/logger.js";
+
+/** Options of `KafkaTransport`. */
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers as `host:port`. Required unless {@link kafka} is given. */
+  brokers?: string[];
+  /** An existing kafkajs client to use instead of building one from {@link brokers} (its own logger and settings apply). */
+  kafka?: Kafka;
+  /** kafkajs client id, shown in broker logs and quotas. Default `"langgraph-fabric"`. */
+  clientId?: string;
+  /** Id of this process as a caller (1-200 characters); its replies are routed to it. Default `<hostname>-<pid>-<random>`. */
+  callerId?: string;
+  /** Prefix of every topic and consumer group, `[a-zA-Z0-9._-]`, 1-100 characters. Default `"lgf"`. */
+  topicPrefix?: string;
+  /**
+   * Partitions of each node's request topic, created on demand: the most replicas of one node that
+   * can receive requests at once. Existing topics keep their count. Default 16.
+   */
+  requestPartitions?: number;
+  /** Partitions of the replies topic; callers hash to one of them. Default 16. */
+  replyPartitions?: number;
+  /**
+   * Replication factor of the topics this transport creates. Default 1, which suits one local
+   * broker only: use 3 in production (with `min.insync.replicas=2`) so a broker loss loses no request.
+   */
+  replicationFactor?: number;
+  /** Largest message produced or accepted, in bytes; keep it under the broker's `message.max.bytes`. Default 1,000,000. */
+  maxMessageBytes?: number;
+  /** Shared HMAC-SHA256 key: frames are signed, and unsigned or badly signed ones are dead-lettered. Default: none. */
+  signingKey?: string | Uint8Array;
+  /**
+   * Consumer-group session timeout, in milliseconds: how long a silent replica keeps its
+   * partitions before Kafka moves them (must be within the broker's `group.min/max.session.timeout.ms`).
+   * Node calls never block heartbeats, so this bounds failover time, not call length. Default 10,000.
+   */
+  sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval, in milliseconds; also how soon a member notices a rebalance. Below the session timeout. Default 1,000. */
+  heartbeatIntervalMs?: number;
+  /**
+   * Longest a fetch waits on the broker when there is nothing to read, in milliseconds. A fetch
+   * returns as soon as a message arrives, so this does not add latency to calls; it bounds how
+   * long pause/resume, seeks and commits wait behind an idle fetch. Default 25.
+   */
+  maxWaitTimeMs?: number;
+  /**
+   * On start, delete the empty caller and notice groups (of this `topicPrefix`) that crashed
+   * processes left behind; a clean `stop()` deletes its own. Default true.
+   */
+  sweepStaleGroups?: boolean;
+  /** Where the transport and kafkajs log (kafkajs INFO lines become debug). Default: a console logger at `warn`. */
+  logger?: Logger;
+  /** Clock in epoch milliseconds, for deadlines. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Every default of {@link KafkaTransportOptions}, in one place. */
+export const KAFKA_TRANSPORT_DEFAULTS = {
+  clientId: "langgraph-fabric",
+  topicPrefix: "lgf",
+  requestPartitions: 16,
+  replyPartitions: 16,
+  /** Events (notices) are rare and ordered fabric-wide: one partition. */
+  eventPartitions: 1,
+  dlqPartitions: 1,
+  replicationFactor: 1,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
+  sessionTimeoutMs: 10_000, // ms
+  heartbeatIntervalMs: 1_000, // ms
+  maxWaitTimeMs: 25, // ms
+  sweepStaleGroups: true,
+  /** Time a replica's drain waits for its requests in flight, in ms. */
+  drainTimeoutMs: 30_000,
+} as const;
+
+/** Options after defaults and validation. */
+export type ResolvedKafkaOptions = Required<Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger">> &
+  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger">;
+
+function int(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer in ${min}..${max} (got ${value})`);
+  return value;
+}
+
+/**
+ * Merges the defaults into `options` and validates them.
+ *
+ * @throws RangeError naming the field and the value.
+ */
+export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
+  const o = { ...KAFKA_TRANSPORT_DEFAULTS, ...stripUndefined(options) };
+  if (options.kafka === undefined) {
+    if (
+      !Array.isArray(options.brokers) ||
+      options.brokers.length === 0 ||
+      options.brokers.some((b) => typeof b !== "string" || b.length === 0)
+    ) {
+      throw new RangeError(`brokers must be a non-empty list of host:port strings (got ${JSON.stringify(options.brokers)})`);
+    }
+  }
+  if (!/^[a-zA-Z0-9._-]{1,100}$/.test(o.topicPrefix))
+    throw new RangeError(`topicPrefix must be 1-100 characters of [a-zA-Z0-9._-] (got ${JSON.stringify(o.topicPrefix)})`);
+  const callerId = options.callerId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
+  if (callerId.length === 0 || callerId.length > 200)
+    throw new RangeError(`callerId must be 1-200 characters (got ${JSON.stringify(callerId)})`);
+  if (typeof o.clientId !== "string" || o.clientId.length === 0)
+    throw new RangeError(`clientId must be a non-empty string (got ${JSON.stringify(o.clientId)})`);
+  int("requestPartitions", o.requestPartitions, 1, 10_000);
+  int("replyPartitions", o.replyPartitions, 1, 10_000);
+  int("replicationFactor", o.replicationFactor, 1, 32);
+  int("maxMessageBytes", o.maxMessageBytes, 256, 2 ** 30);
+  int("sessionTimeoutMs", o.sessionTimeoutMs, 1_000, 3_600_000);
+  int("heartbeatIntervalMs", o.heartbeatIntervalMs, 10, o.sessionTimeoutMs - 1);
+  int("maxWaitTimeMs", o.maxWaitTimeMs, 1, 60_000);
+  const now = options.now ?? Date.now;
+  if (typeof now !== "function") throw new RangeError(`now must be a function returning epoch milliseconds (got ${typeof now})`);
+  return { ...o, callerId, now };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,150 @@
+/**
+ * The replica side of a remote node: turns a request into a LangGraph-style node call on the
+ * node's own runnable (taken from the same graph module the caller compiled), and its outcome
+ * into a reply. It rebuilds what a node expects to find in its config: `thread_id`,
+ * `checkpoint_ns`, the scratchpad `interrupt()` reads (resume values, null resume), a `send` that
+ * captures the writes `interrupt()` makes, `config.writer` for custom stream events, the caller's
+ * abort signal, `executionInfo`, and the call's idempotency key.
+ *
+ * @module
+ */
+import type { Runnable } from "@langchain/core/runnables";
+import { MemorySaver, isGraphInterrupt, type BaseCheckpointSaver } from "@langchain/langgraph";
+import type { Logger } from "../observability/logger.js";
+import type { HandlerResult, IncomingRequest, RequestContext, RequestHandler } from "../transport/Transport.js";
+import type { FabricSerializer } from "../transport/payloadCodec.js";
+import { encodeError } from "./errorCodec.js";
+import { IDEMPOTENCY_KEY_CONFIG } from "./idempotencyKey.js";
+import type { IdempotencyStore } from "./IdempotencyStore.js";
+import { encodeOutput, type CallOutcome, type CallPayload, type InterruptData, type SendWrite } from "./wireFormat.js";
+
+/** What a {@link NodeWorker} needs. */
+export interface NodeWorkerOptions {
+  /** The node's name. */
+  node: string;
+  /** The node's runnable (`builder.nodes[node].runnable`). */
+  runnable: Runnable;
+  replicaId: string;
+  serde: FabricSerializer;
+  idempotency: IdempotencyStore;
+  logger: Logger;
+  /**
+   * Checkpointer handed to the node in `__pregel_checkpointer` when the caller's graph has one
+   * (`interrupt()` checks that one exists; a subgraph invoked inside the node uses it). Default: a
+   * process-local `MemorySaver`.
+   */
+  checkpointer?: BaseCheckpointSaver;
+  /** Called after each call with its duration and whether it failed (for load figures). */
+  onCallDone?: (durationMs: number, failed: boolean) => void;
+}
+
+/** Serves one node: `handler` is given to `Transport.serve`. */
+export class NodeWorker {
+  private readonly checkpointer: BaseCheckpointSaver;
+
+  constructor(private readonly options: NodeWorkerOptions) {
+    this.checkpointer = options.checkpointer ?? new MemorySaver();
+  }
+
+  /** The transport-facing request handler. */
+  readonly handler: RequestHandler = async (request, context) => {
+    const started = performance.now();
+    let failed = false;
+    try {
+      const result = await this.handle(request, context);
+      failed = result.status === "error";
+      return result;
+    } finally {
+      this.options.onCallDone?.(performance.now() - started, failed);
+    }
+  };
+
+  private async handle(request: IncomingRequest, context: RequestContext): Promise<HandlerResult> {
+    const { serde, idempotency, replicaId } = this.options;
+    const begin = await idempotency.begin(request.header.idempotencyKey, replicaId, context.signal);
+    if (begin.kind === "done") return { status: "ok", payloadType: begin.payloadType, payload: begin.payload };
+    let outcome: CallOutcome;
+    try {
+      const payload = (await serde.loadsTyped(request.header.payloadType, request.payload)) as CallPayload;
+      outcome = await this.run(payload, request, context);
+    } catch (e) {
+      outcome = { kind: "error", error: encodeError(e), writes: [], consumedNullResume: false };
+    }
+    let encoded: [string, Uint8Array];
+    try {
+      encoded = await serde.dumpsTyped(outcome);
+    } catch (e) {
+      // The node returned something that cannot travel: say so instead of losing the call.
+      outcome = { kind: "error", error: encodeError(e), writes: [], consumedNullResume: false };
+      encoded = await serde.dumpsTyped(outcome);
+    }
+    const [payloadType, bytes] = encoded;
+    if (outcome.kind === "value") await begin.lease.complete(payloadType, bytes);
+    else await begin.lease.abandon();
+    return { status: outcome.kind === "error" ? "error" : "ok", payloadType, payload: bytes };
+  }
+
+  private async run(payload: CallPayload, request: IncomingRequest, context: RequestContext): Promise<CallOutcome> {
+    const writes: SendWrite[] = [];
+    let consumedNullResume = false;
+    const scratchpad: Record<string, unknown> = {
+      callCounter: 0,
+      interruptCounter: -1,
+      resume: payload.resume,
+      subgraphCounter: 0,
+      currentTaskInput: payload.input,
+      consumeNullResume: () => {
+        if (scratchpad.nullResume === undefined) return undefined;
+        const value = scratchpad.nullResume;
+        delete scratchpad.nullResume;
+        consumedNullResume = true;
+        return value;
+      },
+    };
+    if (payload.nullResume !== undefined) scratchpad.nullResume = payload.nullResume.value;
+
+    // Custom events go out in order, and all of them before the reply.
+    let events = Promise.resolve();
+    const writer = payload.streamCustom
+      ? (chunk: unknown) => {
+          events = events
+            .then(async () => {
+              const [type, bytes] = await this.options.serde.dumpsTyped(chunk);
+              await context.emit(type, bytes);
+            })
+            .catch((e: unknown) =>
+              this.options.logger.warn("a custom stream event could not be sent", { node: this.options.node, error: e }),
+            );
+        }
+      : undefined;
+
+    const config = {
+      configurable: {
+        ...payload.configurable,
+        [IDEMPOTENCY_KEY_CONFIG]: request.header.idempotencyKey,
+        __pregel_scratchpad: scratchpad,
+        __pregel_send: (w: SendWrite[]) => writes.push(...w),
+        ...(payload.hasCheckpointer ? { __pregel_checkpointer: this.checkpointer } : {}),
+      },
+      signal: context.signal,
+      ...(writer ? { writer } : {}),
+      ...(payload.executionInfo ? { executionInfo: payload.executionInfo } : {}),
+      ...(payload.metadata ? { metadata: payload.metadata } : {}),
+      ...(payload.tags ? { tags: payload.tags } : {}),
+      ...(payload.context !== undefined ? { context: payload.context } : {}),
+      ...(payload.runName ? { runName: payload.runName } : {}),
+    };
+
+    try {
+      const value: unknown = await this.options.runnable.invoke(payload.input, config);
+      await events;
+      return { kind: "value", value: encodeOutput(value), writes, consumedNullResume };
+    } catch (e) {
+      await events;
+      if (isGraphInterrupt(e)) {
+        return { kind: "interrupt", interrupts: (e as { interrupts: InterruptData[] }).interrupts, writes, consumedNullResume };
+      }
+      return { kind: "error", error: encodeError(e), writes, consumedNullResume };
+    }
+  }
+}

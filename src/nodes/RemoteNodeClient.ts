@@ -1,0 +1,210 @@
+/**
+ * The caller side of remote nodes: everything a remote node proxy does when LangGraph runs it.
+ * It reads what the replica needs from the LangGraph config (thread, namespace, task id, resume
+ * values, whether custom events are streamed), picks a replica, sends the call through the
+ * transport, forwards custom events to `config.writer`, and turns the reply back into exactly
+ * what the node would have done locally: return the value or `Command`, replay the writes
+ * `interrupt()` made, throw the rebuilt `GraphInterrupt` or error.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { FabricStoppedError, NoReplicaError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { Transport } from "../transport/Transport.js";
+import type { FabricSerializer } from "../transport/payloadCodec.js";
+import { decodeError } from "./errorCodec.js";
+import { idempotencyKeyOf, taskIdOf } from "./idempotencyKey.js";
+import type { ReplicaCandidate, ReplicaPicker } from "./pickReplica.js";
+import { decodeOutput, toGraphInterrupt, type CallOutcome, type CallPayload, type SendWrite } from "./wireFormat.js";
+
+/** Where the client finds replicas (the registry's synchronous, cached view). */
+export interface ReplicaSource {
+  replicas(node: string): readonly ReplicaCandidate[];
+}
+
+/** Options of {@link RemoteNodeClient}. */
+export interface RemoteNodeClientOptions {
+  transport: Transport;
+  replicas: ReplicaSource;
+  picker: ReplicaPicker;
+  serde: FabricSerializer;
+  logger: Logger;
+  /** Longest wait for a reply, in ms. Default 300 000 (5 min: LLM calls are slow). */
+  callTimeoutMs?: number;
+  /** Longest wait for a replica to appear when none serves the node yet, in ms. Default 10 000. */
+  replicaWaitMs?: number;
+  /** Called after each call (for statistics). */
+  onCallDone?: (node: string, replicaId: string | undefined, durationMs: number, outcome: CallOutcome["kind"] | "failed") => void;
+}
+
+const DEFAULTS = {
+  callTimeoutMs: 300_000, // ms
+  replicaWaitMs: 10_000, // ms
+};
+
+/** Keys of `configurable` that LangGraph uses internally and that never travel. */
+function isInternalKey(key: string): boolean {
+  return key.startsWith("__pregel_") || key.startsWith("__") || key === "checkpoint_map";
+}
+
+/** Calls remote replicas of nodes on behalf of LangGraph tasks. */
+export class RemoteNodeClient {
+  private readonly callTimeoutMs: number;
+  private readonly replicaWaitMs: number;
+  private draining = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  /** @throws RangeError when a timeout is not a positive integer. */
+  constructor(private readonly options: RemoteNodeClientOptions) {
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
+    this.replicaWaitMs = options.replicaWaitMs ?? DEFAULTS.replicaWaitMs;
+    for (const [field, value] of Object.entries({ callTimeoutMs: this.callTimeoutMs, replicaWaitMs: this.replicaWaitMs })) {
+      if (!Number.isInteger(value) || value <= 0)
+        throw new RangeError(`${field} must be a positive integer of milliseconds (got ${value})`);
+    }
+  }
+
+  /** Calls in flight right now. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Refuses new calls and waits for the ones in flight (at most `timeoutMs`). */
+  async drain(timeoutMs = this.callTimeoutMs): Promise<void> {
+    this.draining = true;
+    const all = Promise.allSettled([...this.inFlight]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /** Runs node `node` remotely as LangGraph's task would run it locally. */
+  call(node: string, input: unknown, config: RunnableConfig): Promise<unknown> {
+    if (this.draining) return Promise.reject(new FabricStoppedError(`call to node "${node}"`));
+    const promise = this.callOnce(node, input, config);
+    this.inFlight.add(promise);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private async callOnce(node: string, input: unknown, config: RunnableConfig): Promise<unknown> {
+    const { serde, transport } = this.options;
+    const started = performance.now();
+    const conf = (config.configurable ?? {}) as Record<string, unknown>;
+    const scratchpad = conf.__pregel_scratchpad as
+      { resume?: unknown[]; nullResume?: unknown; consumeNullResume?: () => unknown } | undefined;
+    const rawThread = conf.thread_id;
+    const threadId = typeof rawThread === "string" || typeof rawThread === "number" ? String(rawThread) : null;
+    const checkpointNs = typeof conf.checkpoint_ns === "string" ? conf.checkpoint_ns : "";
+    const taskId = taskIdOf(config);
+    const writer = (config as { writer?: (chunk: unknown) => void }).writer;
+
+    const configurable: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(conf)) if (!isInternalKey(k) && typeof v !== "function") configurable[k] = v;
+    const extra = config as RunnableConfig & { context?: unknown; executionInfo?: Record<string, unknown> };
+    const payload: CallPayload = {
+      input,
+      configurable,
+      resume: scratchpad?.resume ?? [],
+      hasCheckpointer: Boolean(conf.__pregel_checkpointer),
+      streamCustom: typeof writer === "function",
+      ...(scratchpad?.nullResume !== undefined ? { nullResume: { value: scratchpad.nullResume } } : {}),
+      ...(extra.context !== undefined ? { context: extra.context } : {}),
+      ...(extra.metadata ? { metadata: plainMetadata(extra.metadata) } : {}),
+      ...(extra.tags ? { tags: extra.tags } : {}),
+      ...(extra.executionInfo ? { executionInfo: extra.executionInfo } : {}),
+      ...(extra.runName ? { runName: extra.runName } : {}),
+    };
+    const [payloadType, bytes] = await serde.dumpsTyped(payload);
+    const deadline = Date.now() + this.callTimeoutMs;
+    let target: ReplicaCandidate | undefined;
+    try {
+      target = await this.waitForReplica(node, threadId, config.signal);
+      const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
+      const reply = await transport.call(
+        {
+          id: randomUUID(),
+          node,
+          replica: target.replicaId,
+          threadId,
+          checkpointNs,
+          taskId,
+          idempotencyKey: idempotencyKeyOf(threadId, checkpointNs, taskId),
+          deadline,
+          attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
+          payloadType,
+        },
+        bytes,
+        {
+          target: target.address,
+          ...(config.signal ? { signal: config.signal } : {}),
+          ...(writer
+            ? {
+                onEvent: (event) => {
+                  serde.loadsTyped(event.header.payloadType, event.payload).then(writer, (e: unknown) => {
+                    this.options.logger.warn("a custom stream event could not be read", { node, error: e });
+                  });
+                },
+              }
+            : {}),
+        },
+      );
+      const outcome = (await serde.loadsTyped(reply.header.payloadType, reply.payload)) as CallOutcome;
+      this.options.onCallDone?.(node, target.replicaId, performance.now() - started, outcome.kind);
+      return this.settle(outcome, conf, scratchpad, { node, replica: reply.header.replica });
+    } catch (e) {
+      this.options.onCallDone?.(node, target?.replicaId, performance.now() - started, "failed");
+      throw e;
+    }
+  }
+
+  /** Applies the replica's side effects on the caller's task and returns or throws its outcome. */
+  private settle(
+    outcome: CallOutcome,
+    conf: Record<string, unknown>,
+    scratchpad: { consumeNullResume?: () => unknown } | undefined,
+    origin: { node: string; replica: string },
+  ): unknown {
+    // interrupt() on the replica recorded consumed resume values through send; record them here.
+    const send = conf.__pregel_send as ((writes: SendWrite[]) => void) | undefined;
+    if (outcome.writes.length > 0) send?.(outcome.writes);
+    if (outcome.consumedNullResume) scratchpad?.consumeNullResume?.();
+    switch (outcome.kind) {
+      case "value":
+        return decodeOutput(outcome.value);
+      case "interrupt":
+        throw toGraphInterrupt(outcome.interrupts);
+      case "error":
+        throw decodeError(outcome.error, origin);
+    }
+  }
+
+  /** A replica for the call; waits (bounded) when none serves the node yet, e.g. while workers start. */
+  private async waitForReplica(node: string, threadId: string | null, signal?: AbortSignal): Promise<ReplicaCandidate> {
+    const until = Date.now() + this.replicaWaitMs;
+    for (;;) {
+      const candidates = this.options.replicas.replicas(node);
+      const chosen = this.options.picker.pick(node, candidates, threadId);
+      if (chosen) return chosen;
+      if (Date.now() >= until) {
+        throw new NoReplicaError(
+          node,
+          candidates.length === 0 ? "none registered" : `${candidates.length} registered, none can take calls (draining or joining)`,
+        );
+      }
+      if (signal?.aborted) throw signal.reason as Error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Metadata keys LangGraph adds that do not travel (they may hold non-JSON values). */
+function plainMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (k.startsWith("__")) continue;
+    if (v === null || ["string", "number", "boolean"].includes(typeof v)) out[k] = v;
+  }
+  return out;
+}

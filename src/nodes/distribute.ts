@@ -1,0 +1,57 @@
+/**
+ * `fabric.distribute(builder, { nodes })`: a copy of a LangGraph graph builder whose named nodes
+ * call remote replicas. The copy keeps each node's options (retry policy, cache policy, timeout,
+ * metadata, `ends`, `defer`, input schema) and only swaps the node's runnable, so the compiled
+ * graph is the same graph with the same edges; the original builder is left untouched and can
+ * still be served by workers.
+ *
+ * @module
+ */
+import type { Runnable } from "@langchain/core/runnables";
+import { ConfigurationError, UnknownNodeError } from "../errors.js";
+
+/** The part of a LangGraph `StateGraph`/`Graph` builder that distribute and serve rely on. */
+export interface GraphBuilderLike {
+  nodes: Record<string, { runnable: Runnable; subgraphs?: unknown[] } & Record<string, unknown>>;
+}
+
+/** The node specs of `nodes` in `builder`, checked: every name exists and is a plain node. */
+export function resolveNodes(builder: GraphBuilderLike, nodes: readonly string[], what: string): GraphBuilderLike["nodes"][string][] {
+  if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every((n): n is string => typeof n === "string")) {
+    throw new ConfigurationError(`${what}: options.nodes must name at least one node`, { hint: 'e.g. { nodes: ["momentum"] }' });
+  }
+  const known = Object.keys(builder.nodes).filter((k) => !k.startsWith("__"));
+  return nodes.map((name) => {
+    const spec = builder.nodes[name];
+    if (spec === undefined || name.startsWith("__")) throw new UnknownNodeError(name, known);
+    if (Array.isArray(spec.subgraphs) && spec.subgraphs.length > 0) {
+      throw new ConfigurationError(`${what}: node "${name}" is a compiled subgraph`, {
+        hint: "distribute the subgraph's own nodes instead (call distribute on the subgraph's builder before compiling it)",
+      });
+    }
+    return spec;
+  });
+}
+
+/**
+ * A shallow copy of `builder` in which each node of `nodes` runs `makeRunnable(name)`.
+ *
+ * @throws UnknownNodeError for a name the builder does not have.
+ * @throws ConfigurationError for a node that is a compiled subgraph.
+ */
+export function distributeBuilder<B extends GraphBuilderLike>(
+  builder: B,
+  nodes: readonly string[],
+  makeRunnable: (name: string) => Runnable,
+): B {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(builder) as object) as B, builder);
+  copy.nodes = { ...builder.nodes };
+  const specs = resolveNodes(builder, nodes, "distribute");
+  for (const [i, spec] of specs.entries()) {
+    const name = nodes[i] ?? "";
+    copy.nodes[name] = { ...spec, runnable: makeRunnable(name) };
+  }
+  // A fresh copy has not been compiled, whatever the original was.
+  (copy as unknown as { compiled?: boolean }).compiled = false;
+  return copy;
+}

@@ -1,0 +1,237 @@
+/**
+ * The wire envelope: a versioned, schema-validated header followed by an opaque payload.
+ *
+ * Frame: the header as one line of UTF-8 JSON, a `\n`, then the payload bytes (serialized by
+ * `payloadCodec`). With a shared key the frame is signed with HMAC-SHA256 and the signature travels
+ * beside it (a Kafka header), so a forged request or reply is rejected before it is parsed.
+ *
+ * @module
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { EnvelopeError, PayloadTooLargeError } from "../errors.js";
+
+/** Version of the envelope format written by this build. Readers reject other versions. */
+export const ENVELOPE_VERSION = 1;
+
+/** Default largest frame, in bytes: Kafka's default `message.max.bytes` is about 1 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
+
+const id = z.string().min(1).max(200);
+const name = z.string().min(1).max(256);
+
+/** W3C trace context carried with a call. */
+export const traceContextSchema = z.object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() }).strict();
+
+/** A node call: caller to replica. */
+export const requestHeaderSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    kind: z.literal("request"),
+    /** Correlation id: every event, reply and cancel of this call carries it. */
+    id,
+    node: name,
+    /** The replica the caller chose; a different replica may serve it after a rebalance. */
+    replica: id,
+    /** Id of the calling process; replies are routed to it. */
+    caller: id,
+    /** Transport-specific return address (Kafka: `topic:partition`). */
+    replyTo: z.string().min(1).max(300),
+    /** LangGraph thread, or null when the graph runs without a checkpointer. */
+    threadId: z.string().max(1000).nullable(),
+    checkpointNs: z.string().max(4000),
+    taskId: z.string().max(200),
+    /** (thread, namespace, task): the same across retries and resumes of one task. */
+    idempotencyKey: z.string().min(1).max(200),
+    /** Epoch milliseconds after which the caller no longer waits. */
+    deadline: z.number().int().nonnegative(),
+    /** 1 for the first attempt of a task, +1 per retry. */
+    attempt: z.number().int().positive(),
+    trace: traceContextSchema.optional(),
+    /** Serializer type of the payload (`"json"` or `"bytes"`). */
+    payloadType: z.string().min(1).max(40),
+  })
+  .strict();
+
+/** Final answer of a call: replica to caller. */
+export const replyHeaderSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    kind: z.literal("reply"),
+    id,
+    node: name,
+    replica: id,
+    caller: id,
+    /** `ok`: the payload is the node's result; `error`: a serialized error. */
+    status: z.enum(["ok", "error"]),
+    payloadType: z.string().min(1).max(40),
+  })
+  .strict();
+
+/** Something a running call streams back before its reply (custom stream events). */
+export const eventHeaderSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    kind: z.literal("event"),
+    id,
+    node: name,
+    replica: id,
+    caller: id,
+    /** 0, 1, 2… per call, so the caller can drop duplicates and keep order. */
+    seq: z.number().int().nonnegative(),
+    payloadType: z.string().min(1).max(40),
+  })
+  .strict();
+
+/** The caller gave up on a call (its AbortSignal fired): the replica aborts the node's signal. */
+export const cancelHeaderSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    kind: z.literal("cancel"),
+    id,
+    node: name,
+    caller: id,
+    replica: id,
+    payloadType: z.string().min(1).max(40),
+  })
+  .strict();
+
+/** A fabric-wide notification (registry changes, broadcasts). */
+export const noticeHeaderSchema = z
+  .object({
+    v: z.literal(ENVELOPE_VERSION),
+    kind: z.literal("notice"),
+    channel: name,
+    sender: id,
+    payloadType: z.string().min(1).max(40),
+  })
+  .strict();
+
+export const envelopeHeaderSchema = z.discriminatedUnion("kind", [
+  requestHeaderSchema,
+  replyHeaderSchema,
+  eventHeaderSchema,
+  cancelHeaderSchema,
+  noticeHeaderSchema,
+]);
+
+export type RequestHeader = z.infer<typeof requestHeaderSchema>;
+export type ReplyHeader = z.infer<typeof replyHeaderSchema>;
+export type EventHeader = z.infer<typeof eventHeaderSchema>;
+export type CancelHeader = z.infer<typeof cancelHeaderSchema>;
+export type NoticeHeader = z.infer<typeof noticeHeaderSchema>;
+export type EnvelopeHeader = z.infer<typeof envelopeHeaderSchema>;
+export type TraceContext = z.infer<typeof traceContextSchema>;
+
+/** A decoded message: its header and its still-serialized payload. */
+export interface Envelope<H extends EnvelopeHeader = EnvelopeHeader> {
+  header: H;
+  payload: Uint8Array;
+}
+
+/** How frames are checked and signed. */
+export interface EnvelopeCodecOptions {
+  /** Largest frame accepted or produced, in bytes. Default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
+  maxMessageBytes?: number;
+  /**
+   * Shared HMAC-SHA256 key. When set, every frame is signed and every incoming frame must carry a
+   * valid signature (unsigned frames are rejected). Default: none (no signing).
+   */
+  signingKey?: string | Uint8Array;
+}
+
+/** A frame ready for the wire. */
+export interface Frame {
+  value: Buffer;
+  /** Hex HMAC-SHA256 of `value`, present when a signing key is configured. */
+  signature?: string;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Encodes and decodes frames. Stateless apart from its options; share one per transport.
+ */
+export class EnvelopeCodec {
+  readonly maxMessageBytes: number;
+  private readonly key: Buffer | undefined;
+
+  /** @throws RangeError when `maxMessageBytes` is not a positive integer. */
+  constructor(options: EnvelopeCodecOptions = {}) {
+    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isInteger(max) || max < 256) throw new RangeError(`maxMessageBytes must be an integer >= 256 (got ${max})`);
+    this.maxMessageBytes = max;
+    if (options.signingKey !== undefined && options.signingKey.length === 0) throw new RangeError("signingKey must not be empty");
+    this.key = options.signingKey === undefined ? undefined : Buffer.from(options.signingKey);
+  }
+
+  /** True when frames are signed and signatures required. */
+  get signing(): boolean {
+    return this.key !== undefined;
+  }
+
+  /**
+   * Frames a header and payload.
+   *
+   * @throws PayloadTooLargeError when the frame would exceed `maxMessageBytes`.
+   */
+  encode(header: EnvelopeHeader, payload: Uint8Array): Frame {
+    const head = Buffer.from(JSON.stringify(header));
+    const size = head.length + 1 + payload.length;
+    if (size > this.maxMessageBytes) {
+      const what =
+        header.kind === "request" || header.kind === "reply" || header.kind === "event"
+          ? `the ${header.kind} for node "${header.node}"`
+          : `a ${header.kind}`;
+      throw new PayloadTooLargeError(what, size, this.maxMessageBytes);
+    }
+    const value = Buffer.concat([head, Buffer.from([NEWLINE]), payload], size);
+    return this.key === undefined ? { value } : { value, signature: this.sign(value) };
+  }
+
+  /**
+   * Checks and parses a frame.
+   *
+   * @throws EnvelopeError naming the reason (`too_large`, `signature`, `malformed`, `version`, `schema`).
+   */
+  decode(value: Uint8Array | null | undefined, signature?: string | Buffer | null): Envelope {
+    if (value === null || value === undefined || value.length === 0) throw new EnvelopeError("malformed", "empty message");
+    if (value.length > this.maxMessageBytes) {
+      throw new EnvelopeError("too_large", `message is ${value.length} bytes, over the ${this.maxMessageBytes}-byte limit`);
+    }
+    const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+    if (this.key !== undefined) {
+      const given = signature === undefined || signature === null ? "" : signature.toString();
+      if (!this.verify(buf, given))
+        throw new EnvelopeError("signature", given ? "bad signature" : "unsigned message while signing is required");
+    }
+    const nl = buf.indexOf(NEWLINE);
+    if (nl < 0) throw new EnvelopeError("malformed", "no header line");
+    let raw: unknown;
+    try {
+      raw = JSON.parse(buf.toString("utf8", 0, nl));
+    } catch (e) {
+      throw new EnvelopeError("malformed", `header is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof raw !== "object" || raw === null) throw new EnvelopeError("malformed", "header is not an object");
+    const v = (raw as { v?: unknown }).v;
+    if (v !== ENVELOPE_VERSION)
+      throw new EnvelopeError("version", `envelope version ${JSON.stringify(v)} is not supported (this build speaks ${ENVELOPE_VERSION})`);
+    const parsed = envelopeHeaderSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(header)"}: ${i.message}`).join("; ");
+      throw new EnvelopeError("schema", `invalid header: ${issues}`);
+    }
+    return { header: parsed.data, payload: buf.subarray(nl + 1) };
+  }
+
+  private sign(value: Buffer): string {
+    if (this.key === undefined) throw new Error("sign() without a key"); // unreachable: callers check signing first
+    return createHmac("sha256", this.key).update(value).digest("hex");
+  }
+
+  private verify(value: Buffer, signature: string): boolean {
+    if (!/^[0-9a-f]{64}$/.test(signature)) return false;
+    return timingSafeEqual(Buffer.from(this.sign(value), "hex"), Buffer.from(signature, "hex"));
+  }
+}
