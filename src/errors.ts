@@ -231,3 +231,199 @@ export class GraphRunTimeoutError extends FabricError {
 }
 /** True if `e` is a {@link GraphRunTimeoutError}. */
 export const isGraphRunTimeoutError = (e: unknown): e is GraphRunTimeoutError => isFabricError(e) && e.code === "RUN_TIMEOUT";
+
+/** The replica a call was waiting on left the registry (it crashed or stopped); the call moves to another one. */
+export class ReplicaGoneError extends FabricError {
+  /** The replica that left. */
+  readonly replicaId: string;
+  constructor(node: string, replicaId: string) {
+    super("REPLICA_GONE", `replica "${replicaId}" of node "${node}" left while a call was waiting for it`, {
+      hint: "the call is retried on another replica with the same idempotency key; if every replica leaves, start more workers",
+    });
+    this.replicaId = replicaId;
+  }
+}
+/** True if `e` is a {@link ReplicaGoneError}. */
+export const isReplicaGoneError = (e: unknown): e is ReplicaGoneError => isFabricError(e) && e.code === "REPLICA_GONE";
+
+/** Too many calls to one node are in flight from this process; the call was not sent. */
+export class BulkheadFullError extends FabricError {
+  /** The node. */
+  readonly node: string;
+  constructor(node: string, limit: number, queue: number) {
+    super("BULKHEAD_FULL", `node "${node}" already has ${limit} calls in flight and ${queue} waiting from this process`, {
+      hint: "raise resilience.bulkheadLimit / bulkheadQueue, add replicas, or slow the producer down",
+    });
+    this.node = node;
+  }
+}
+/** True if `e` is a {@link BulkheadFullError}. */
+export const isBulkheadFullError = (e: unknown): e is BulkheadFullError => isFabricError(e) && e.code === "BULKHEAD_FULL";
+
+/**
+ * Base of the negotiation errors (`src/negotiation`). Its subclasses have codes starting with
+ * `NEGOTIATION_`; {@link isNegotiationError} matches all of them.
+ */
+export class NegotiationError extends FabricError {
+  /** The session concerned, when there is one. */
+  readonly sessionId: string | undefined;
+  constructor(code: `NEGOTIATION_${string}`, message: string, sessionId?: string, options?: FabricErrorOptions) {
+    super(code, message, options);
+    this.sessionId = sessionId;
+  }
+}
+/** True if `e` is any {@link NegotiationError}. */
+export const isNegotiationError = (e: unknown): e is NegotiationError => isFabricError(e) && e.code.startsWith("NEGOTIATION_");
+
+/** A negotiation was started without participants. */
+export class NoParticipantsError extends NegotiationError {
+  constructor(topic: string) {
+    super("NEGOTIATION_NO_PARTICIPANTS", `negotiation "${topic}" has no participants`, undefined, {
+      hint: "name the participants in the spec (or negotiationNode's participants option, or the state it reads them from)",
+    });
+  }
+}
+/** True if `e` is a {@link NoParticipantsError}. */
+export const isNoParticipantsError = (e: unknown): e is NoParticipantsError => isFabricError(e) && e.code === "NEGOTIATION_NO_PARTICIPANTS";
+
+/** A negotiation type has no registered handler in this coordinator. */
+export class UnknownNegotiationTypeError extends NegotiationError {
+  /** The type asked for. */
+  readonly type: string;
+  constructor(type: string, known: readonly string[], sessionId?: string) {
+    super("NEGOTIATION_UNKNOWN_TYPE", `unknown negotiation type "${type}"`, sessionId, {
+      hint: `register it with coordinator.registerType("${type}", { strategy }) in every process that runs or resumes such sessions; known types: ${known.length > 0 ? known.join(", ") : "(none)"}`,
+    });
+    this.type = type;
+  }
+}
+/** True if `e` is an {@link UnknownNegotiationTypeError}. */
+export const isUnknownNegotiationTypeError = (e: unknown): e is UnknownNegotiationTypeError =>
+  isFabricError(e) && e.code === "NEGOTIATION_UNKNOWN_TYPE";
+
+/** A different handler is already registered for a negotiation type. */
+export class NegotiationTypeConflictError extends NegotiationError {
+  /** The type. */
+  readonly type: string;
+  constructor(type: string) {
+    super("NEGOTIATION_TYPE_CONFLICT", `negotiation type "${type}" is already registered with another handler`, undefined, {
+      hint: "give each negotiationNode sharing a coordinator its own type, or pass { replace: true } to registerType",
+    });
+    this.type = type;
+  }
+}
+/** True if `e` is a {@link NegotiationTypeConflictError}. */
+export const isNegotiationTypeConflictError = (e: unknown): e is NegotiationTypeConflictError =>
+  isFabricError(e) && e.code === "NEGOTIATION_TYPE_CONFLICT";
+
+/** No negotiation session with this id is in the state store (never started, or expired from it). */
+export class SessionNotFoundError extends NegotiationError {
+  constructor(sessionId: string) {
+    super("NEGOTIATION_SESSION_NOT_FOUND", `negotiation session "${sessionId}" not found`, sessionId, {
+      hint: "start it first; ended sessions are kept for retentionMs (default 24 h) and open ones until their deadline plus retentionMs",
+    });
+  }
+}
+/** True if `e` is a {@link SessionNotFoundError}. */
+export const isSessionNotFoundError = (e: unknown): e is SessionNotFoundError =>
+  isFabricError(e) && e.code === "NEGOTIATION_SESSION_NOT_FOUND";
+
+/** The negotiation session was cancelled: it has no outcome to return. */
+export class NegotiationCancelledError extends NegotiationError {
+  constructor(sessionId: string) {
+    super("NEGOTIATION_CANCELLED", `negotiation session "${sessionId}" was cancelled`, sessionId, {
+      hint: "a cancelled session never resumes; start a new one (with a new id) to negotiate again",
+    });
+  }
+}
+/** True if `e` is a {@link NegotiationCancelledError}. */
+export const isNegotiationCancelledError = (e: unknown): e is NegotiationCancelledError =>
+  isFabricError(e) && e.code === "NEGOTIATION_CANCELLED";
+
+/** A participant channel was asked about a participant it does not serve. */
+export class UnknownParticipantError extends NegotiationError {
+  /** The participant. */
+  readonly participant: string;
+  constructor(participant: string, sessionId?: string) {
+    super("NEGOTIATION_UNKNOWN_PARTICIPANT", `no handler for participant "${participant}"`, sessionId, {
+      hint: "register a handler for it on the participant channel (LocalParticipants.register) or remove it from the participants",
+    });
+    this.participant = participant;
+  }
+}
+/** True if `e` is an {@link UnknownParticipantError}. */
+export const isUnknownParticipantError = (e: unknown): e is UnknownParticipantError =>
+  isFabricError(e) && e.code === "NEGOTIATION_UNKNOWN_PARTICIPANT";
+
+/** A session write lost its compare-and-set too many times in a row (extreme contention). */
+export class NegotiationContentionError extends NegotiationError {
+  constructor(sessionId: string, attempts: number) {
+    super("NEGOTIATION_CONTENTION", `negotiation session "${sessionId}" changed under ${attempts} consecutive writes`, sessionId, {
+      hint: "too many processes write this session at once; retry, or raise maxUpdateAttempts",
+    });
+  }
+}
+/** True if `e` is a {@link NegotiationContentionError}. */
+export const isNegotiationContentionError = (e: unknown): e is NegotiationContentionError =>
+  isFabricError(e) && e.code === "NEGOTIATION_CONTENTION";
+
+/** A negotiation node found nothing to propose: no proposal option and no signals to fuse into one. */
+export class NoProposalError extends NegotiationError {
+  constructor(topic: string) {
+    super("NEGOTIATION_NO_PROPOSAL", `negotiation "${topic}" has no proposal`, undefined, {
+      hint: "pass proposal: (state) => signal, or put the participants' signals in the state (signals option, default state.signals)",
+    });
+  }
+}
+/** True if `e` is a {@link NoProposalError}. */
+export const isNoProposalError = (e: unknown): e is NoProposalError => isFabricError(e) && e.code === "NEGOTIATION_NO_PROPOSAL";
+
+/** Which backend of the fabric could not be reached at start. */
+export type FabricBackend = "transport" | "state";
+
+/**
+ * The fabric could not reach its transport (Kafka) or its state store (Redis) at start, and
+ * `degradation` is `"fail-fast"`. `failures` names each backend that failed and why.
+ */
+export class FabricUnavailableError extends FabricError {
+  /** Why each unreachable backend failed, by backend. */
+  readonly failures: Readonly<Partial<Record<FabricBackend, string>>>;
+  constructor(failures: Readonly<Partial<Record<FabricBackend, string>>>, options?: FabricErrorOptions) {
+    const parts = Object.entries(failures).map(([backend, reason]) => `${backend === "state" ? "state store" : backend}: ${reason}`);
+    super("FABRIC_UNAVAILABLE", `the fabric cannot start: ${parts.join("; ")}`, {
+      hint:
+        "check that Kafka (KAFKA_BROKERS) and Redis (REDIS_URL) run and are reachable from this host, " +
+        'or pass degradation: "fallback" to createFabric to run in-process with a warning',
+      ...options,
+    });
+    this.failures = { ...failures };
+  }
+}
+/** True if `e` is a {@link FabricUnavailableError}. */
+export const isFabricUnavailableError = (e: unknown): e is FabricUnavailableError => isFabricError(e) && e.code === "FABRIC_UNAVAILABLE";
+
+/** `assessRisk` got no estimate: no risk agent answered and no price history was given to compute one locally. */
+export class NoRiskEstimateError extends FabricError {
+  constructor(why: string) {
+    super("NO_RISK_ESTIMATE", `no risk estimate: ${why}`, {
+      hint: "pass prices (a price history) so the risk can be computed locally, or serve risk agents with serveParticipants",
+    });
+  }
+}
+/** True if `e` is a {@link NoRiskEstimateError}. */
+export const isNoRiskEstimateError = (e: unknown): e is NoRiskEstimateError => isFabricError(e) && e.code === "NO_RISK_ESTIMATE";
+
+/** A resource allocation lost its compare-and-set too many times in a row (extreme contention on one pool). */
+export class AllocationContentionError extends FabricError {
+  /** The pool's key. */
+  readonly key: string;
+  constructor(key: string, attempts: number) {
+    super("ALLOCATION_CONTENTION", `resource pool "${key}" changed under ${attempts} consecutive allocations`, {
+      hint: "too many processes allocate this pool at once; retry, or raise maxAllocationAttempts",
+    });
+    this.key = key;
+  }
+}
+/** True if `e` is an {@link AllocationContentionError}. */
+export const isAllocationContentionError = (e: unknown): e is AllocationContentionError =>
+  isFabricError(e) && e.code === "ALLOCATION_CONTENTION";

@@ -12,25 +12,36 @@
  *
  * @module
  */
-import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
 import { Runnable, RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
 import { ConfigurationError, FabricStoppedError } from "./errors.js";
 import { CallStats, type CallStatsSnapshot } from "./observability/CallStats.js";
 import { createConsoleLogger, type Logger } from "./observability/logger.js";
 import { distributeBuilder, resolveNodes, type GraphBuilderLike } from "./nodes/distribute.js";
 import { IdempotencyStore, type IdempotencyOptions } from "./nodes/IdempotencyStore.js";
-import { NodeWorker } from "./nodes/NodeWorker.js";
-import { RoundRobinPicker, type ReplicaPicker } from "./nodes/pickReplica.js";
+import { ReplicaServer, type ServedReplica, type ServedReplicaStatus } from "./nodes/ReplicaServer.js";
+import { BalancedPicker, type PickerReplica } from "./balancer/BalancedPicker.js";
+import type { Balancer, BalancerName, ReplicaBalanceStats } from "./balancer/Balancer.js";
+import { createBalancer, type BalancerSpec } from "./balancer/createBalancer.js";
+import { isRetryableErrorData } from "./nodes/errorCodec.js";
+import type { CallOutcome } from "./nodes/wireFormat.js";
+import { BreakerEventLog, type BreakerEvent } from "./resilience/BreakerEvents.js";
+import { FailoverCaller, isBreakerFailure } from "./resilience/FailoverCaller.js";
+import { OutlierDetector } from "./resilience/OutlierDetector.js";
+import { ReplicaBreakers, type BreakerSnapshot } from "./resilience/ReplicaBreakers.js";
+import { SharedBreakerState } from "./resilience/SharedBreakerState.js";
+import type { NoticeHandler, ParticipantHandler } from "./negotiation/LocalParticipants.js";
+import type { ParticipantChannel, ParticipantMessage, ParticipantNotice } from "./negotiation/ParticipantChannel.js";
+import { RemoteParticipants, participantNode, participantNoticeNode } from "./negotiation/RemoteParticipants.js";
+import { resolveResilience, type ResilienceOptions } from "./resilience/resilienceOptions.js";
 import { RemoteNodeClient } from "./nodes/RemoteNodeClient.js";
 import { RemoteNodeRunnable } from "./nodes/RemoteNodeRunnable.js";
-import type { RegistrationHandle, Registry, ReplicaInfo } from "./registry/Registry.js";
+import type { Registry, ReplicaInfo } from "./registry/Registry.js";
 import { StoreRegistry, type StoreRegistryOptions } from "./registry/StoreRegistry.js";
 import { InMemoryStateStore } from "./state/InMemoryStateStore.js";
 import type { StateStore } from "./state/StateStore.js";
 import { InMemoryTransport } from "./transport/InMemoryTransport.js";
 import { FabricSerializer } from "./transport/payloadCodec.js";
-import type { ReplicaAddress, ServeHandle, Transport } from "./transport/Transport.js";
+import type { Transport } from "./transport/Transport.js";
 
 /** Configuration of {@link createFabric}. Every field is optional: nothing at all is the embedded default. */
 export interface FabricConfig {
@@ -52,8 +63,14 @@ export interface FabricConfig {
   drainTimeoutMs?: number;
   /** Leases and retention of node-call idempotency records. */
   idempotency?: IdempotencyOptions;
-  /** Chooses a replica per call. Default: round robin. */
-  picker?: ReplicaPicker;
+  /**
+   * How a replica is chosen per call: a strategy name (`"p2c-ewma"`, the default; `"round-robin"`,
+   * `"weighted-round-robin"`, `"least-connections"`, `"performance"`, `"resource"`,
+   * `"consistent-hash"`), strategy options, or a `Balancer` instance.
+   */
+  balancer?: BalancerName | BalancerSpec | Balancer<PickerReplica>;
+  /** Circuit breakers, outlier detection, failover retry and bulkheads; see {@link ResilienceOptions}. */
+  resilience?: ResilienceOptions;
 }
 
 /** Options of {@link Fabric.distribute}. */
@@ -92,20 +109,22 @@ export interface FabricStatus {
   /** Remote calls made by this process, per node. */
   calls: Record<string, CallStatsSnapshot & { pending: number }>;
   /** Replicas served by this process. */
-  served: { node: string; replicaId: string; inFlight: number; address: ReplicaAddress; stats: CallStatsSnapshot }[];
+  served: ServedReplicaStatus[];
   /** Every replica the registry knows, per node (including draining ones). */
   replicas: Record<string, ReplicaInfo[]>;
+  /** The balancer's figures per node: selections, in flight, latency estimate, errors. */
+  balancer: Record<string, ReplicaBalanceStats[]>;
+  /** Breakers that are open, half-open or ejected (or were ejected recently). */
+  breakers: BreakerSnapshot[];
+  /** Recent breaker events (break, half-open, reset, eject, return), oldest first. */
+  breakerEvents: BreakerEvent[];
 }
 
-interface ServedReplica {
-  node: string;
-  replicaId: string;
-  handle: ServeHandle;
-  registration: RegistrationHandle;
-  stats: CallStats;
-}
-
-const DEFAULTS = { drainTimeoutMs: 30_000, concurrency: 8 }; // ms; calls
+const DEFAULTS = {
+  drainTimeoutMs: 30_000, // ms
+  replicaWaitMs: 10_000, // ms
+  concurrency: 8, // calls per replica
+};
 
 /** The running fabric of one process. Create it with {@link createFabric}. */
 export class Fabric {
@@ -114,11 +133,18 @@ export class Fabric {
   readonly registry: Registry;
   readonly logger: Logger;
   private readonly client: RemoteNodeClient;
+  private readonly picker: BalancedPicker;
+  private readonly breakers: ReplicaBreakers;
+  private readonly outliers: OutlierDetector;
+  private readonly sharedBreakers: SharedBreakerState | undefined;
+  private readonly breakerEvents = new BreakerEventLog();
+  private readonly removedListeners = new Map<string, Set<(replicaId: string) => void>>();
+  private readonly registryWatches: (() => void)[] = [];
   private readonly idempotency: IdempotencyStore;
   private readonly serde = new FabricSerializer();
   private readonly drainTimeoutMs: number;
   private readonly ownsState: boolean;
-  private readonly served = new Map<string, ServedReplica>();
+  private readonly server: ReplicaServer;
   private readonly callStats = new Map<string, CallStats>();
   private lifecycle: FabricStatus["state"] = "running";
 
@@ -134,14 +160,67 @@ export class Fabric {
       throw new RangeError(`drainTimeoutMs must be a non-negative integer of milliseconds (got ${this.drainTimeoutMs})`);
     }
     this.idempotency = new IdempotencyStore(this.state.namespace("calls"), this.logger, config.idempotency);
-    this.client = new RemoteNodeClient({
+    this.server = new ReplicaServer({
       transport: this.transport,
-      replicas: { replicas: (node) => this.registry.replicas(node) },
-      picker: config.picker ?? new RoundRobinPicker(),
+      registry: this.registry,
+      idempotency: this.idempotency,
+      serde: this.serde,
+      logger: this.logger,
+    });
+    const resilience = resolveResilience(config.resilience);
+    this.breakers = new ReplicaBreakers(resilience, this.breakerEvents, isBreakerFailure);
+    this.outliers = new OutlierDetector(resilience.outlier, this.breakers);
+    if (resilience.shared) {
+      this.sharedBreakers = new SharedBreakerState({
+        store: this.state,
+        callerId: this.transport.callerId,
+        logger: this.logger,
+        halfOpenInitialMs: resilience.halfOpenInitialMs,
+        halfOpenMaxMs: resilience.halfOpenMaxMs,
+        replicaIds: (node) => this.registry.replicas(node, { includeDraining: true }).map((r) => r.replicaId),
+        onRemoteChange: (node, replicaId, record) => {
+          if (record === undefined) this.breakers.resetLocal(node, replicaId);
+          this.breakerEvents.emit({
+            at: Date.now(),
+            node,
+            replicaId,
+            type: record ? "break" : "reset",
+            reason: record ? `opened by ${record.by}` : "closed by another caller",
+            shared: true,
+          });
+        },
+      });
+      this.breakers.shared = this.sharedBreakers;
+    }
+    this.picker = new BalancedPicker({
+      balancer: isBalancer(config.balancer) ? config.balancer : createBalancer<PickerReplica>(config.balancer),
+      exclude: (node, count) => {
+        this.sharedBreakers?.track(node);
+        return this.breakers.exclusions(node, count);
+      },
+    });
+    const replicaWaitMs = config.replicaWaitMs ?? DEFAULTS.replicaWaitMs;
+    if (!Number.isInteger(replicaWaitMs) || replicaWaitMs <= 0) {
+      throw new RangeError(`replicaWaitMs must be a positive integer of milliseconds (got ${replicaWaitMs})`);
+    }
+    const failover = new FailoverCaller<CallOutcome>({
+      transport: this.transport,
+      picker: this.picker,
+      breakers: this.breakers,
+      outliers: this.outliers,
+      options: resilience,
+      logger: this.logger,
+      replicas: (node) => this.registry.replicas(node),
+      onReplicaRemoved: (node, listener) => this.onReplicaRemoved(node, listener),
+      decode: async (reply) => (await this.serde.loadsTyped(reply.header.payloadType, reply.payload)) as CallOutcome,
+      isFailedOutcome: (outcome) => resilience.countNodeErrors && outcome.kind === "error" && isRetryableErrorData(outcome.error),
+      replicaWaitMs,
+    });
+    this.client = new RemoteNodeClient({
+      failover,
       serde: this.serde,
       logger: this.logger,
       ...(config.callTimeoutMs !== undefined ? { callTimeoutMs: config.callTimeoutMs } : {}),
-      ...(config.replicaWaitMs !== undefined ? { replicaWaitMs: config.replicaWaitMs } : {}),
       onCallDone: (node, _replica, ms, outcome) => this.statsOf(node).record(ms, outcome === "failed" || outcome === "error"),
     });
     if (config.transport === undefined && process.env.KAFKA_BROKERS) {
@@ -153,6 +232,27 @@ export class Fabric {
   async start(): Promise<void> {
     await this.transport.start();
     await this.registry.start();
+    await this.sharedBreakers?.start();
+    this.outliers.start();
+  }
+
+  /** Tells `listener` when a replica of `node` leaves the registry (one registry watch per node). */
+  private onReplicaRemoved(node: string, listener: (replicaId: string) => void): () => void {
+    let listeners = this.removedListeners.get(node);
+    if (listeners === undefined) {
+      const set = new Set<(replicaId: string) => void>();
+      listeners = set;
+      this.removedListeners.set(node, set);
+      this.registryWatches.push(
+        this.registry.watch(node, (event) => {
+          if (event.type !== "removed") return;
+          this.breakers.forget(node, new Set(this.registry.replicas(node, { includeDraining: true }).map((r) => r.replicaId)));
+          for (const l of set) l(event.replica.replicaId);
+        }),
+      );
+    }
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /**
@@ -194,72 +294,48 @@ export class Fabric {
     const started: ServedReplica[] = [];
     try {
       for (const [i, spec] of specs.entries()) {
-        started.push(await this.serveOne(options.nodes[i] ?? "", spec.runnable, concurrency, options));
+        started.push(await this.server.start(options.nodes[i] ?? "", spec.runnable, concurrency, options));
       }
     } catch (e) {
-      await Promise.allSettled(started.map((r) => this.stopReplica(r)));
+      await Promise.allSettled(started.map((r) => this.server.stop(r, this.drainTimeoutMs)));
       throw e;
     }
     return {
       replicas: Object.fromEntries(started.map((r) => [r.node, r.replicaId])),
       stop: async () => {
-        await Promise.all(started.map((r) => this.stopReplica(r)));
+        await Promise.all(started.map((r) => this.server.stop(r, this.drainTimeoutMs)));
       },
     };
   }
 
-  private async serveOne(node: string, runnable: Runnable, concurrency: number, options: ServeNodesOptions): Promise<ServedReplica> {
-    const replicaId = `${node}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    const stats = new CallStats();
-    const worker = new NodeWorker({
-      node,
-      runnable,
-      replicaId,
-      serde: this.serde,
-      idempotency: this.idempotency,
-      logger: this.logger,
-      onCallDone: (ms, failed) => stats.record(ms, failed),
+  /**
+   * Serves negotiation participants from this process: each handler answers the proposals of
+   * sessions it takes part in, as a replica reachable from any process through
+   * {@link Fabric.participants}. `onNotice` receives contract-net awards and rejections.
+   */
+  async serveParticipants(
+    handlers: Readonly<Record<string, ParticipantHandler>>,
+    options: { concurrency?: number; onNotice?: NoticeHandler } = {},
+  ): Promise<ServedNodes> {
+    const nodes: Record<string, Runnable> = {};
+    for (const [participant, handler] of Object.entries(handlers)) {
+      nodes[participantNode(participant)] = RunnableLambda.from((message: ParticipantMessage, config?: RunnableConfig) =>
+        handler({ ...message, participant }, config?.signal ?? new AbortController().signal),
+      );
+      nodes[participantNoticeNode(participant)] = RunnableLambda.from(async (notice: ParticipantNotice) => {
+        await options.onNotice?.(participant, notice);
+        return null;
+      });
+    }
+    return this.serve(nodes, {
+      nodes: Object.keys(nodes),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     });
-    // The transport may report an address change before the registration exists (Kafka joins its
-    // group first): keep the latest and register with it.
-    let registration: RegistrationHandle | undefined = undefined;
-    let lastAddress: ReplicaAddress | undefined;
-    const served = await this.transport.serve(node, worker.handler, {
-      replicaId,
-      concurrency,
-      onAddressChange: (address) => {
-        lastAddress = address;
-        registration
-          ?.update({ address })
-          .catch((e: unknown) => this.logger.warn("could not publish a replica's new address", { replicaId, error: e }));
-      },
-    });
-    registration = await this.registry.register({
-      node,
-      replicaId,
-      address: lastAddress ?? served.address,
-      capabilities: options.capabilities ?? [],
-      version: options.version ?? "",
-      weight: options.weight ?? 1,
-      meta: { host: hostname(), pid: String(process.pid), transport: this.transport.kind },
-      loadProvider: () => {
-        const s = stats.snapshot();
-        return { inFlight: served.inFlight, latencyEwmaMs: s.latencyEwmaMs, errorRate: s.errorRate };
-      },
-    });
-    const replica: ServedReplica = { node, replicaId, handle: served, registration, stats };
-    this.served.set(replicaId, replica);
-    return replica;
   }
 
-  private async stopReplica(replica: ServedReplica, timeoutMs = this.drainTimeoutMs): Promise<void> {
-    if (!this.served.delete(replica.replicaId)) return;
-    // Draining first, so callers stop choosing it while it finishes what it has.
-    await replica.registration.update({ status: "draining" }).catch(() => undefined);
-    await replica.handle.drain(timeoutMs);
-    await replica.registration
-      .deregister()
-      .catch((e: unknown) => this.logger.warn("deregistration failed", { replicaId: replica.replicaId, error: e }));
+  /** A participant channel whose participants are served (by any process) with {@link Fabric.serveParticipants}. */
+  participants(): ParticipantChannel {
+    return new RemoteParticipants(this);
   }
 
   /** A snapshot of calls, served replicas and the registry's view. */
@@ -273,15 +349,17 @@ export class Fabric {
       transport: this.transport.kind,
       callerId: this.transport.callerId,
       calls: Object.fromEntries([...this.callStats].map(([node, s]) => [node, { ...s.snapshot(), pending: 0 }])),
-      served: [...this.served.values()].map((r) => ({
-        node: r.node,
-        replicaId: r.replicaId,
-        inFlight: r.handle.inFlight,
-        address: r.handle.address,
-        stats: r.stats.snapshot(),
-      })),
+      served: this.server.status(),
       replicas,
+      balancer: Object.fromEntries([...this.callStats.keys()].map((node) => [node, this.picker.stats(node)])),
+      breakers: this.breakers.snapshot(),
+      breakerEvents: this.breakerEvents.recent(50),
     };
+  }
+
+  /** Listens to breaker events (break, half-open, reset, eject, return); returns a function that stops. */
+  onBreakerEvent(listener: (event: BreakerEvent) => void): () => void {
+    return this.breakerEvents.listen(listener);
   }
 
   /**
@@ -293,7 +371,11 @@ export class Fabric {
     if (this.lifecycle !== "running") return;
     this.lifecycle = "draining";
     const timeout = options.drainTimeoutMs ?? this.drainTimeoutMs;
-    await Promise.all([this.client.drain(timeout), ...[...this.served.values()].map((r) => this.stopReplica(r, timeout))]);
+    await Promise.all([this.client.drain(timeout), this.server.stopAll(timeout)]);
+    this.outliers.stop();
+    this.breakers.dispose();
+    await this.sharedBreakers?.stop();
+    for (const unwatch of this.registryWatches.splice(0)) unwatch();
     await this.transport.stop();
     await this.registry.stop();
     if (this.ownsState) await this.state.close();
@@ -336,6 +418,10 @@ export function remoteNode(node: string, options: RemoteNodeOptions): Runnable {
   if (typeof node !== "string" || node.length === 0) throw new RangeError(`node must be a non-empty string (got ${JSON.stringify(node)})`);
   const { fabric } = options;
   return new RemoteNodeRunnable(node, fabric instanceof Fabric ? fabric : Promise.resolve(fabric));
+}
+
+function isBalancer(value: unknown): value is Balancer<PickerReplica> {
+  return typeof value === "object" && value !== null && typeof (value as Partial<Balancer>).select === "function";
 }
 
 /** Accepts a graph builder, or a map of node functions/runnables, as a builder-like object. */

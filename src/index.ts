@@ -14,7 +14,9 @@ export type { DistributeOptions, FabricConfig, FabricStatus, RemoteNodeOptions, 
 export { getIdempotencyKey, IDEMPOTENCY_KEY_CONFIG } from "./nodes/idempotencyKey.js";
 export type { IdempotencyOptions } from "./nodes/IdempotencyStore.js";
 export type { ReplicaCandidate, ReplicaPicker } from "./nodes/pickReplica.js";
-export { RoundRobinPicker } from "./nodes/pickReplica.js";
+export * from "./balancer/index.js";
+export * from "./resilience/index.js";
+export * from "./negotiation/index.js";
 export { CallStats } from "./observability/CallStats.js";
 export type { CallStatsSnapshot } from "./observability/CallStats.js";
 export { createConsoleLogger, silentLogger } from "./observability/logger.js";

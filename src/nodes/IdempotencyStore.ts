@@ -97,15 +97,17 @@ export class IdempotencyStore {
    */
   async begin(key: string, owner: string, signal?: AbortSignal): Promise<BeginResult> {
     for (;;) {
-      const record = (await this.records.get(key)) as CallRecord | undefined;
-      if (record?.state === "done")
-        return { kind: "done", payloadType: record.payloadType, payload: Buffer.from(record.payload, "base64") };
-      if (record === undefined) {
-        const claim: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now() };
-        if (await this.records.setIfAbsent(key, claim, { ttlMs: this.leaseMs })) return { kind: "run", lease: this.lease(key, claim) };
-        continue; // another replica claimed it first: read what it wrote
+      // Claim first: almost every call is new, so one round trip (SET NX PX) decides; only a
+      // refused claim pays for the read that says why.
+      const claim: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now() };
+      if (await this.records.setIfAbsent(key, claim, { ttlMs: this.leaseMs })) return { kind: "run", lease: this.lease(key, claim) };
+      for (;;) {
+        const record = (await this.records.get(key)) as CallRecord | undefined;
+        if (record?.state === "done")
+          return { kind: "done", payloadType: record.payloadType, payload: Buffer.from(record.payload, "base64") };
+        if (record === undefined) break; // abandoned, or its lease lapsed: claim it
+        await sleep(this.pollMs, signal);
       }
-      await sleep(this.pollMs, signal);
     }
   }
 

@@ -10,38 +10,28 @@
  */
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { FabricStoppedError, NoReplicaError } from "../errors.js";
+import { FabricStoppedError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { Transport } from "../transport/Transport.js";
+import type { FailoverCaller } from "../resilience/FailoverCaller.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
 import { decodeError } from "./errorCodec.js";
 import { idempotencyKeyOf, taskIdOf } from "./idempotencyKey.js";
-import type { ReplicaCandidate, ReplicaPicker } from "./pickReplica.js";
 import { decodeOutput, toGraphInterrupt, type CallOutcome, type CallPayload, type SendWrite } from "./wireFormat.js";
-
-/** Where the client finds replicas (the registry's synchronous, cached view). */
-export interface ReplicaSource {
-  replicas(node: string): readonly ReplicaCandidate[];
-}
 
 /** Options of {@link RemoteNodeClient}. */
 export interface RemoteNodeClientOptions {
-  transport: Transport;
-  replicas: ReplicaSource;
-  picker: ReplicaPicker;
+  /** Sends calls: picks replicas, applies breakers and bulkheads, fails over. */
+  failover: FailoverCaller<CallOutcome>;
   serde: FabricSerializer;
   logger: Logger;
   /** Longest wait for a reply, in ms. Default 300 000 (5 min: LLM calls are slow). */
   callTimeoutMs?: number;
-  /** Longest wait for a replica to appear when none serves the node yet, in ms. Default 10 000. */
-  replicaWaitMs?: number;
   /** Called after each call (for statistics). */
   onCallDone?: (node: string, replicaId: string | undefined, durationMs: number, outcome: CallOutcome["kind"] | "failed") => void;
 }
 
 const DEFAULTS = {
   callTimeoutMs: 300_000, // ms
-  replicaWaitMs: 10_000, // ms
 };
 
 /** Keys of `configurable` that LangGraph uses internally and that never travel. */
@@ -52,17 +42,14 @@ function isInternalKey(key: string): boolean {
 /** Calls remote replicas of nodes on behalf of LangGraph tasks. */
 export class RemoteNodeClient {
   private readonly callTimeoutMs: number;
-  private readonly replicaWaitMs: number;
   private draining = false;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   /** @throws RangeError when a timeout is not a positive integer. */
   constructor(private readonly options: RemoteNodeClientOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULTS.callTimeoutMs;
-    this.replicaWaitMs = options.replicaWaitMs ?? DEFAULTS.replicaWaitMs;
-    for (const [field, value] of Object.entries({ callTimeoutMs: this.callTimeoutMs, replicaWaitMs: this.replicaWaitMs })) {
-      if (!Number.isInteger(value) || value <= 0)
-        throw new RangeError(`${field} must be a positive integer of milliseconds (got ${value})`);
+    if (!Number.isInteger(this.callTimeoutMs) || this.callTimeoutMs <= 0) {
+      throw new RangeError(`callTimeoutMs must be a positive integer of milliseconds (got ${this.callTimeoutMs})`);
     }
   }
 
@@ -89,7 +76,7 @@ export class RemoteNodeClient {
   }
 
   private async callOnce(node: string, input: unknown, config: RunnableConfig): Promise<unknown> {
-    const { serde, transport } = this.options;
+    const { serde } = this.options;
     const started = performance.now();
     const conf = (config.configurable ?? {}) as Record<string, unknown>;
     const scratchpad = conf.__pregel_scratchpad as
@@ -117,27 +104,24 @@ export class RemoteNodeClient {
       ...(extra.runName ? { runName: extra.runName } : {}),
     };
     const [payloadType, bytes] = await serde.dumpsTyped(payload);
-    const deadline = Date.now() + this.callTimeoutMs;
-    let target: ReplicaCandidate | undefined;
+    const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
+    let replicaId: string | undefined;
     try {
-      target = await this.waitForReplica(node, threadId, config.signal);
-      const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
-      const reply = await transport.call(
+      const result = await this.options.failover.call(
+        node,
         {
           id: randomUUID(),
           node,
-          replica: target.replicaId,
           threadId,
           checkpointNs,
           taskId,
           idempotencyKey: idempotencyKeyOf(threadId, checkpointNs, taskId),
-          deadline,
+          deadline: Date.now() + this.callTimeoutMs,
           attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
           payloadType,
         },
         bytes,
         {
-          target: target.address,
           ...(config.signal ? { signal: config.signal } : {}),
           ...(writer
             ? {
@@ -150,11 +134,11 @@ export class RemoteNodeClient {
             : {}),
         },
       );
-      const outcome = (await serde.loadsTyped(reply.header.payloadType, reply.payload)) as CallOutcome;
-      this.options.onCallDone?.(node, target.replicaId, performance.now() - started, outcome.kind);
-      return this.settle(outcome, conf, scratchpad, { node, replica: reply.header.replica });
+      replicaId = result.replicaId;
+      this.options.onCallDone?.(node, replicaId, performance.now() - started, result.outcome.kind);
+      return this.settle(result.outcome, conf, scratchpad, { node, replica: replicaId });
     } catch (e) {
-      this.options.onCallDone?.(node, target?.replicaId, performance.now() - started, "failed");
+      if (replicaId === undefined) this.options.onCallDone?.(node, undefined, performance.now() - started, "failed");
       throw e;
     }
   }
@@ -177,24 +161,6 @@ export class RemoteNodeClient {
         throw toGraphInterrupt(outcome.interrupts);
       case "error":
         throw decodeError(outcome.error, origin);
-    }
-  }
-
-  /** A replica for the call; waits (bounded) when none serves the node yet, e.g. while workers start. */
-  private async waitForReplica(node: string, threadId: string | null, signal?: AbortSignal): Promise<ReplicaCandidate> {
-    const until = Date.now() + this.replicaWaitMs;
-    for (;;) {
-      const candidates = this.options.replicas.replicas(node);
-      const chosen = this.options.picker.pick(node, candidates, threadId);
-      if (chosen) return chosen;
-      if (Date.now() >= until) {
-        throw new NoReplicaError(
-          node,
-          candidates.length === 0 ? "none registered" : `${candidates.length} registered, none can take calls (draining or joining)`,
-        );
-      }
-      if (signal?.aborted) throw signal.reason as Error;
-      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }

@@ -118,3 +118,24 @@ function safeString(value: unknown): string {
     return String(value);
   }
 }
+
+const NO_RETRY_STATUS = new Set([400, 401, 402, 403, 404, 405, 406, 407, 409]);
+
+/**
+ * Whether LangGraph's default retry policy would retry this error. Errors it would not retry (bad
+ * input: 4xx statuses, `GraphValueError`, aborts, rejected resume values) say nothing about the
+ * replica that ran the node, so they do not count against its breaker either.
+ */
+export function isRetryableErrorData(data: ErrorData): boolean {
+  if (data.invalidResume) return false;
+  if (data.message.startsWith("Cancel") || data.message.startsWith("AbortError") || data.name === "AbortError") return false;
+  if (data.name === "GraphValueError") return false;
+  const f = data.fields ?? {};
+  if (f.code === "ECONNABORTED") return false;
+  const response = f.response as { status?: unknown } | undefined;
+  const status = Number(response?.status ?? f.status);
+  if (NO_RETRY_STATUS.has(status)) return false;
+  const inner = f.error as { code?: unknown } | undefined;
+  if (inner?.code === "insufficient_quota") return false;
+  return true;
+}

@@ -1,6 +1,6 @@
 /**
- * The replica picker of remote calls, until the balancer replaces it: round robin over the
- * replicas that can take a call now (active, and with an address the transport can use).
+ * What a replica picker sees of a replica, and the picker interface the balancer implements
+ * (`BalancedPicker`).
  *
  * @module
  */
@@ -25,17 +25,4 @@ export function isCallable(candidate: ReplicaCandidate): boolean {
   if (candidate.status !== "active") return false;
   // Kafka replicas own partitions; one with none (joining its group) cannot be addressed yet.
   return candidate.address.partitions === undefined || candidate.address.partitions.length > 0;
-}
-
-/** Round robin over callable replicas, per node. */
-export class RoundRobinPicker implements ReplicaPicker {
-  private readonly next = new Map<string, number>();
-
-  pick(node: string, candidates: readonly ReplicaCandidate[]): ReplicaCandidate | undefined {
-    const callable = candidates.filter(isCallable);
-    if (callable.length === 0) return undefined;
-    const i = (this.next.get(node) ?? 0) % callable.length;
-    this.next.set(node, i + 1);
-    return callable[i];
-  }
 }

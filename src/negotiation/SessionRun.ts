@@ -1,0 +1,183 @@
+/**
+ * One coordinator's drive of one session until it ends: ask the participants still missing in the
+ * current round, record their answers, and re-apply the protocol's rules whenever something may
+ * have changed — an answer came back, another process wrote the session (pub/sub), the deadline
+ * came, or the poll interval passed (pub/sub is fire and forget, so polling backs it up).
+ *
+ * @module
+ */
+import { NegotiationCancelledError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { RegistryTimers } from "../registry/Registry.js";
+import { currentRound, missingParticipants } from "./advanceSession.js";
+import type { Answer, NegotiationOutcome, NegotiationRound, NegotiationSession } from "./NegotiationSession.js";
+import type { ParticipantChannel, ParticipantMessage } from "./ParticipantChannel.js";
+
+/** Timer functions (the same shape as the registry's); inject them with a clock to make tests deterministic. */
+export type NegotiationTimers = RegistryTimers;
+
+/**
+ * Real timers, kept referenced (unlike the registry's): a caller awaiting a negotiation keeps the
+ * process alive until the deadline, as it would for any request in flight. A run clears its
+ * timers when it ends, so nothing outlives it.
+ */
+export const realNegotiationTimers: NegotiationTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Longest delay Node timers accept; a deadline further away is reached through the poll. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a {@link SessionRun} needs from its coordinator. */
+export interface SessionRunContext {
+  readonly channel: ParticipantChannel;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly timers: NegotiationTimers;
+  readonly pollMs: number;
+  /** Applies the rules and returns the current document. @throws SessionNotFoundError */
+  settle(id: string): Promise<NegotiationSession>;
+  /** Records an answer (idempotent per session, round and participant). */
+  recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<unknown>;
+  /** Sends the notices an ended session still owes. */
+  deliverNotices(session: NegotiationSession): Promise<void>;
+  /** Calls `onChange` when the session is written; resolves with the unsubscribe function. */
+  subscribe(id: string, onChange: () => void): Promise<() => Promise<void>>;
+}
+
+/** A latch: `notify` wakes the current `wait`, or the next one if nobody waits. */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  notify(): void {
+    const resolve = this.resolve;
+    if (resolve === undefined) {
+      this.pending = true;
+      return;
+    }
+    this.resolve = undefined;
+    resolve();
+  }
+
+  wait(): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
+}
+
+/** Asks in flight for one round. */
+interface RoundAsks {
+  readonly controller: AbortController;
+  readonly asked: Set<string>;
+}
+
+/** Drives one session to its end; see the module comment. One instance per `run` call. */
+export class SessionRun {
+  private readonly wake = new Wakeup();
+  private readonly rounds = new Map<number, RoundAsks>();
+
+  constructor(
+    private readonly ctx: SessionRunContext,
+    private readonly id: string,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /**
+   * Resolves with the outcome once the session is finalized or expired (after sending the notices
+   * it owes).
+   *
+   * @throws NegotiationCancelledError when the session is or becomes cancelled.
+   * @throws the signal's reason when `signal` aborts; the session stays open for a later `resume`.
+   */
+  async execute(): Promise<NegotiationOutcome> {
+    const { timers } = this.ctx;
+    const onAbort = (): void => this.wake.notify();
+    this.signal?.addEventListener("abort", onAbort);
+    const unsubscribe = await this.ctx.subscribe(this.id, () => this.wake.notify());
+    let deadlineTimer: unknown;
+    let pollTimer: unknown;
+    try {
+      for (;;) {
+        this.signal?.throwIfAborted();
+        const session = await this.ctx.settle(this.id);
+        if (session.state === "cancelled") throw new NegotiationCancelledError(this.id);
+        if (session.state !== "open") {
+          await this.ctx.deliverNotices(session);
+          // An ended session always has its outcome (the schema of the writers guarantees it).
+          return session.outcome as NegotiationOutcome;
+        }
+        this.askMissing(session);
+        deadlineTimer ??= timers.setTimeout(
+          () => this.wake.notify(),
+          Math.min(MAX_TIMER_MS, Math.max(0, session.deadline - this.ctx.now())),
+        );
+        pollTimer ??= timers.setTimeout(() => {
+          pollTimer = undefined;
+          this.wake.notify();
+        }, this.ctx.pollMs);
+        await this.wake.wait();
+      }
+    } finally {
+      this.signal?.removeEventListener("abort", onAbort);
+      if (deadlineTimer !== undefined) timers.clearTimeout(deadlineTimer);
+      if (pollTimer !== undefined) timers.clearTimeout(pollTimer);
+      for (const asks of this.rounds.values()) asks.controller.abort(new Error("the negotiation run ended"));
+      await unsubscribe().catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
+    }
+  }
+
+  /** Asks, once per run, each participant still missing in the current round; stops asking about earlier rounds. */
+  private askMissing(session: NegotiationSession): void {
+    const round = currentRound(session);
+    for (const [n, asks] of this.rounds) {
+      if (n < round.n) {
+        asks.controller.abort(new Error(`round ${n} of the negotiation closed`));
+        this.rounds.delete(n);
+      }
+    }
+    let asks = this.rounds.get(round.n);
+    if (asks === undefined) {
+      asks = { controller: new AbortController(), asked: new Set() };
+      this.rounds.set(round.n, asks);
+    }
+    for (const participant of missingParticipants(session)) {
+      if (asks.asked.has(participant)) continue;
+      asks.asked.add(participant);
+      void this.ask(session, round, participant, asks.controller.signal);
+    }
+  }
+
+  private async ask(session: NegotiationSession, round: NegotiationRound, participant: string, signal: AbortSignal): Promise<void> {
+    const message: ParticipantMessage = {
+      sessionId: session.id,
+      type: session.type,
+      topic: session.topic,
+      round: round.n,
+      proposal: round.proposal,
+      context: session.context,
+      deadline: session.deadline,
+      participants: session.participants,
+    };
+    try {
+      const answer = await this.ctx.channel.ask(participant, message, signal);
+      // Recorded even if this run has ended meanwhile: an answer given is never thrown away.
+      await this.ctx.recordAnswer(session.id, round.n, participant, answer);
+    } catch (e) {
+      if (!signal.aborted) {
+        this.ctx.logger.warn("negotiation: participant gave no answer; it stays missing until the round closes", {
+          sessionId: session.id,
+          round: round.n,
+          participant,
+          error: e,
+        });
+      }
+    } finally {
+      this.wake.notify();
+    }
+  }
+}

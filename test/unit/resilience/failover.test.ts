@@ -1,0 +1,160 @@
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { afterEach, describe, expect, it } from "vitest";
+import { createFabric, type Fabric, type FabricConfig } from "../../../src/fabric.js";
+import { isBulkheadFullError } from "../../../src/errors.js";
+import { silentLogger } from "../../../src/observability/logger.js";
+import { InMemoryStateBackend, InMemoryStateStore } from "../../../src/state/InMemoryStateStore.js";
+import { InMemoryNetwork, InMemoryTransport } from "../../../src/transport/InMemoryTransport.js";
+
+// Failover on the embedded fabric: a caller and worker "processes" as separate fabrics on one
+// in-memory network and state backend. Each worker serves its own copy of the node, so a test can
+// make one replica fail, stall or recover.
+
+const State = Annotation.Root({ who: Annotation<string>, n: Annotation<number> });
+
+interface Behaviour {
+  mode: "ok" | "fail" | "stall";
+  calls: number;
+}
+
+function nodeBuilder(name: string, behaviour: Behaviour) {
+  return new StateGraph(State)
+    .addNode("work", async (s) => {
+      behaviour.calls += 1;
+      if (behaviour.mode === "fail") throw new Error(`replica ${name} is broken`);
+      if (behaviour.mode === "stall") await new Promise((r) => setTimeout(r, 2_000));
+      return { who: name, n: s.n + 1 };
+    })
+    .addEdge(START, "work")
+    .addEdge("work", END);
+}
+
+let fabrics: Fabric[] = [];
+afterEach(async () => {
+  await Promise.all(fabrics.map((f) => f.stop({ drainTimeoutMs: 100 })));
+  fabrics = [];
+});
+
+async function cluster(workerCount: number, callerConfig: FabricConfig = {}) {
+  const network = new InMemoryNetwork();
+  const backend = new InMemoryStateBackend();
+  const make = (config: FabricConfig = {}) =>
+    createFabric({
+      transport: new InMemoryTransport({ network, logger: silentLogger }),
+      state: new InMemoryStateStore({ backend }),
+      registryOptions: { heartbeatIntervalMs: 100 },
+      logger: silentLogger,
+      ...config,
+    });
+  const caller = await make(callerConfig);
+  const workers = await Promise.all(Array.from({ length: workerCount }, () => make()));
+  fabrics.push(caller, ...workers);
+  const behaviours: Behaviour[] = [];
+  for (const [i, worker] of workers.entries()) {
+    const behaviour: Behaviour = { mode: "ok", calls: 0 };
+    behaviours.push(behaviour);
+    await worker.serve(nodeBuilder(`w${i}`, behaviour), { nodes: ["work"], concurrency: 1 });
+  }
+  const graph = caller.distribute(nodeBuilder("local", { mode: "ok", calls: 0 }), { nodes: ["work"] }).compile();
+  await caller.registry.refresh();
+  return { caller, behaviours, graph, network };
+}
+
+describe("failover on the embedded fabric", () => {
+  it("a replica that fails every call is cut off within 3 failed calls and 100 ms, then probed and closed after it recovers", async () => {
+    const { caller, behaviours, graph } = await cluster(2, {
+      balancer: "round-robin",
+      resilience: { breaker: { kind: "consecutive", threshold: 3 }, halfOpenAfter: { initialMs: 300, maxMs: 1_000 } },
+    });
+    behaviours[0]!.mode = "fail";
+    let firstFailureAt: number | undefined;
+    let callsAtBreak: number | undefined;
+    caller.onBreakerEvent((e) => {
+      if (e.type === "break") callsAtBreak ??= behaviours[0]!.calls;
+    });
+    for (let i = 0; i < 40; i += 1) {
+      try {
+        await graph.invoke({ n: i });
+      } catch {
+        firstFailureAt ??= Date.now();
+      }
+    }
+    const breakEvent = caller.status().breakerEvents.find((e) => e.type === "break");
+    expect(breakEvent).toBeDefined();
+    expect(callsAtBreak).toBeLessThanOrEqual(3);
+    expect(breakEvent!.at - firstFailureAt!).toBeLessThanOrEqual(100);
+    // After the break only half-open probes (at most one per backoff period) reach the broken replica.
+    expect(behaviours[1]!.calls).toBeGreaterThanOrEqual(35);
+    expect(caller.status().breakers).toEqual([expect.objectContaining({ state: "open" })]);
+
+    // It recovers; after the half-open wait one probe goes to it and closes the breaker.
+    behaviours[0]!.mode = "ok";
+    // Probes during the loop above may have failed and doubled the wait: wait for the current one.
+    const until = caller.status().breakers[0]!.until!;
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 20));
+    for (let i = 0; i < 10; i += 1) await graph.invoke({ n: i });
+    const types = caller.status().breakerEvents.map((e) => e.type);
+    expect(types[0]).toBe("break");
+    expect(types.slice(-2)).toEqual(["half-open", "reset"]);
+    expect(behaviours[0]!.calls).toBeGreaterThan(3);
+  });
+
+  it("moves a call to another replica when the chosen one does not answer in time", async () => {
+    const { caller, behaviours, graph, network } = await cluster(2, { balancer: "round-robin", resilience: { attemptTimeoutMs: 150 } });
+    // Another caller (without an attempt timeout) keeps replica w0 (concurrency 1) busy.
+    behaviours[0]!.mode = "stall";
+    const other = await createFabric({
+      transport: new InMemoryTransport({ network, logger: silentLogger }),
+      state: caller.state,
+      logger: silentLogger,
+    });
+    fabrics.push(other);
+    await other.registry.refresh();
+    const busy = Promise.all(
+      [0, 1].map((n) =>
+        other
+          .distribute(nodeBuilder("x", { mode: "ok", calls: 0 }), { nodes: ["work"] })
+          .compile()
+          .invoke({ n }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    behaviours[0]!.mode = "ok";
+    // Calls that round robin sends to the busy replica wait one attempt timeout there, then move on.
+    const timings: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const started = Date.now();
+      const out = await graph.invoke({ n: i });
+      expect(out.n).toBe(i + 1);
+      timings.push(Date.now() - started);
+    }
+    expect(timings.some((t) => t >= 150)).toBe(true);
+    expect(timings.every((t) => t < 1_500)).toBe(true);
+    await busy;
+  });
+
+  it("keeps one replica in service even when every breaker is open (ejection cap)", async () => {
+    const { caller, behaviours, graph } = await cluster(2, {
+      balancer: "round-robin",
+      resilience: { breaker: { kind: "consecutive", threshold: 1 }, halfOpenAfter: { initialMs: 60_000, maxMs: 60_000 } },
+    });
+    behaviours[0]!.mode = "fail";
+    behaviours[1]!.mode = "fail";
+    for (let i = 0; i < 4; i += 1) await graph.invoke({ n: i }).catch(() => undefined);
+    behaviours[0]!.mode = "ok";
+    behaviours[1]!.mode = "ok";
+    // Both breakers opened; the cap keeps the one that broke first in service, so calls still go through.
+    expect(caller.status().breakerEvents.filter((e) => e.type === "break")).toHaveLength(2);
+    for (let i = 0; i < 3; i += 1) expect((await graph.invoke({ n: i })).n).toBe(i + 1);
+  });
+
+  it("rejects calls over the per-node bulkhead at once with a typed error", async () => {
+    const { behaviours, graph } = await cluster(1, { resilience: { bulkheadLimit: 1, bulkheadQueue: 0 } });
+    behaviours[0]!.mode = "stall";
+    const first = graph.invoke({ n: 0 });
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await graph.invoke({ n: 1 }).catch((e: unknown) => e);
+    expect(isBulkheadFullError(second)).toBe(true);
+    await first;
+  });
+});
