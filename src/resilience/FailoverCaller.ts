@@ -9,6 +9,7 @@
  * @module
  */
 import type { BulkheadPolicy } from "cockatiel";
+import { randomUUID } from "node:crypto";
 import { BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError, bulkhead } from "cockatiel";
 import {
   BulkheadFullError,
@@ -115,7 +116,10 @@ export class FailoverCaller<T> {
       tried.add(replica.replicaId);
       const started = performance.now();
       try {
-        const outcome = await this.attempt(node, replica, probe, header, payload, options);
+        // Each attempt is a new call on the wire (its own correlation id, so a late cancel or reply
+        // of an abandoned attempt cannot touch this one) with the same idempotency key.
+        const attemptHeader = attempt === 1 ? header : { ...header, id: randomUUID() };
+        const outcome = await this.attempt(node, replica, probe, attemptHeader, payload, options);
         const failed = this.deps.isFailedOutcome(outcome);
         this.deps.picker.callDone(node, replica.replicaId, performance.now() - started, failed ? "error" : "value");
         this.deps.outliers.record(node, replica.replicaId, failed);
