@@ -36,6 +36,7 @@ export interface KafkaReplicaParts {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxWaitTimeMs: number;
+  commitIntervalMs: number;
   drainTimeoutMs: number;
   onStopped: (replica: KafkaReplica) => void;
 }
@@ -63,6 +64,8 @@ export class KafkaReplica implements ServeHandle {
   private paused = false;
   private committing: Promise<void> | undefined;
   private commitAgain = false;
+  private commitTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
   private idleWaiters: (() => void)[] = [];
   /** Times this replica joined its group (the first join included); diagnostic. */
   groupJoins = 0;
@@ -99,11 +102,26 @@ export class KafkaReplica implements ServeHandle {
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: ({ partition, message }) => {
-        try {
-          this.receive(partition, message);
-        } catch (error) {
-          this.p.logger.error("replica failed to take a message", { node: this.p.node, partition, offset: message.offset, error });
+      // A batch at a time: per message, eachMessage costs kafkajs several awaits (offset
+      // resolution, heartbeat and commit checks) for a handler that only queues. Offsets are
+      // resolved here, only up to the last message taken, so what is left when the replica pauses
+      // (concurrency reached) or a seek is pending is fetched again, as eachMessage would leave it.
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => {
+        const { batch } = payload;
+        for (const message of batch.messages) {
+          if (!payload.isRunning() || payload.isStale() || this.paused) break;
+          try {
+            this.receive(batch.partition, message);
+          } catch (error) {
+            this.p.logger.error("replica failed to take a message", {
+              node: this.p.node,
+              partition: batch.partition,
+              offset: message.offset,
+              error,
+            });
+          }
+          payload.resolveOffset(message.offset);
         }
         return Promise.resolve();
       },
@@ -125,13 +143,17 @@ export class KafkaReplica implements ServeHandle {
       ]);
       clearTimeout(timer);
     }
-    await this.committing;
+    await this.flushCommits();
     await this.stop();
   }
 
   async stop(): Promise<void> {
     if (this.state === "stopped") return;
     this.state = "stopped";
+    // Answered requests not committed yet are delivered again to the partition's next owner, which
+    // answers them from the idempotency record (drain() commits them first).
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     for (const job of this.running.values())
       job.run?.abort("stop", new TransportError(`replica ${this.current.replicaId} of node "${this.p.node}" stopped`));
     this.running.clear();
@@ -164,7 +186,7 @@ export class KafkaReplica implements ServeHandle {
     } catch (error) {
       this.p.logger.warn("onAddressChange listener threw", { node: this.p.node, error });
     }
-    this.scheduleCommit(); // commits refused during the rebalance go now
+    this.scheduleCommit(true); // commits refused during the rebalance go now
   }
 
   private receive(partition: number, message: KafkaMessage): void {
@@ -195,7 +217,7 @@ export class KafkaReplica implements ServeHandle {
       return;
     }
     if (header.kind !== "request") return reject("unexpected_kind", `a ${header.kind} arrived on a request topic`);
-    if (this.p.names.requests(header.node) !== this.topic)
+    if (header.node !== this.p.node && this.p.names.requests(header.node) !== this.topic)
       return reject("wrong_node", `a request for node "${header.node}" arrived on ${this.topic}`);
     const replyTo = parseReplyTo(header.replyTo);
     if (replyTo?.topic !== this.p.names.replies)
@@ -289,44 +311,68 @@ export class KafkaReplica implements ServeHandle {
     this.scheduleCommit();
   }
 
-  /** One commit on the wire at a time; completions meanwhile are folded into the next one. */
-  private scheduleCommit(): void {
+  /**
+   * One commit on the wire at a time, and at most one per `commitIntervalMs` (unless `now`):
+   * completions meanwhile are folded into the next one. Under load a commit per answered request
+   * (or per broker round trip) costs the broker and this process more than the requests' own
+   * produce; the price of the interval is that a replica that dies, or is stopped without draining,
+   * leaves up to an interval of answered requests to be delivered again — which the idempotency
+   * layer answers from its record.
+   */
+  private scheduleCommit(now = false): void {
     if (this.committing) {
       this.commitAgain = true;
       return;
     }
-    this.committing = this.commitLoop().finally(() => (this.committing = undefined));
+    const wait = now ? 0 : this.lastCommitAt + this.p.commitIntervalMs - performance.now();
+    if (wait > 0) {
+      this.commitTimer ??= setTimeout(() => {
+        this.commitTimer = undefined;
+        this.scheduleCommit(true);
+      }, wait);
+      return;
+    }
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.lastCommitAt = performance.now();
+    this.committing = this.commitOnce().finally(() => {
+      this.committing = undefined;
+      if (this.commitAgain) {
+        this.commitAgain = false;
+        this.scheduleCommit();
+      }
+    });
   }
 
-  private async commitLoop(): Promise<void> {
-    do {
-      this.commitAgain = false;
-      const consumer = this.consumer;
-      if (!consumer || this.state === "stopped") return;
-      const points: { tracker: OffsetTracker; offset: number }[] = [];
-      for (const tracker of this.trackers.values()) {
-        const offset = tracker.commitPoint();
-        if (offset !== undefined) points.push({ tracker, offset });
-      }
-      if (points.length === 0) continue;
-      for (const { tracker, offset } of points) tracker.markCommitting(offset);
-      let ok = true;
-      try {
-        await consumer.commitOffsets(
-          points.map(({ offset, tracker }) => ({ topic: this.topic, partition: tracker.partition, offset: String(offset) })),
-        );
-      } catch (error) {
-        ok = false;
-        // A rebalance is under way or the partition moved; the next join or completion commits again.
-        this.p.logger.debug("offset commit failed", { topic: this.topic, error });
-      }
-      for (const { tracker, offset } of points) tracker.markCommitted(offset, ok);
-    } while (this.wantsAnotherCommit());
+  /** Commits everything committable now, including what waits for the interval. */
+  private async flushCommits(): Promise<void> {
+    while (this.committing || this.commitTimer) {
+      if (!this.committing) this.scheduleCommit(true);
+      await this.committing;
+    }
   }
 
-  /** A method, not the field: TypeScript would keep `commitAgain` narrowed to false across the await. */
-  private wantsAnotherCommit(): boolean {
-    return this.commitAgain;
+  private async commitOnce(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer || this.state === "stopped") return;
+    const points: { tracker: OffsetTracker; offset: number }[] = [];
+    for (const tracker of this.trackers.values()) {
+      const offset = tracker.commitPoint();
+      if (offset !== undefined) points.push({ tracker, offset });
+    }
+    if (points.length === 0) return;
+    for (const { tracker, offset } of points) tracker.markCommitting(offset);
+    let ok = true;
+    try {
+      await consumer.commitOffsets(
+        points.map(({ offset, tracker }) => ({ topic: this.topic, partition: tracker.partition, offset: String(offset) })),
+      );
+    } catch (error) {
+      ok = false;
+      // A rebalance is under way or the partition moved; the next join or completion commits again.
+      this.p.logger.debug("offset commit failed", { topic: this.topic, error });
+    }
+    for (const { tracker, offset } of points) tracker.markCommitted(offset, ok);
   }
 
   private pause(on: boolean): void {

@@ -165,6 +165,7 @@ export class KafkaTransport implements Transport {
       sessionTimeoutMs: this.o.sessionTimeoutMs,
       heartbeatIntervalMs: this.o.heartbeatIntervalMs,
       maxWaitTimeMs: this.o.maxWaitTimeMs,
+      commitIntervalMs: this.o.commitIntervalMs,
       drainTimeoutMs: KAFKA_TRANSPORT_DEFAULTS.drainTimeoutMs,
       onStopped: (r) => this.replicas.delete(r),
     });

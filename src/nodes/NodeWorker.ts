@@ -61,12 +61,20 @@ export class NodeWorker {
 
   private async handle(request: IncomingRequest, context: RequestContext): Promise<HandlerResult> {
     const { serde, idempotency, replicaId } = this.options;
-    const begin = await idempotency.begin(request.header.idempotencyKey, replicaId, context.signal);
+    const beginning = idempotency.begin(request.header.idempotencyKey, replicaId, context.signal);
+    // Parse the input while the state store answers the claim (a round trip); a recorded call
+    // wastes the parse, but those are rare. Settled here so that a failure waits for the claim.
+    const parsing = serde.loadsTyped(request.header.payloadType, request.payload).then(
+      (value) => ({ value: value as CallPayload }),
+      (error: unknown) => ({ error }),
+    );
+    const begin = await beginning;
     if (begin.kind === "done") return { status: "ok", payloadType: begin.payloadType, payload: begin.payload };
     let outcome: CallOutcome;
     try {
-      const payload = (await serde.loadsTyped(request.header.payloadType, request.payload)) as CallPayload;
-      outcome = await this.run(payload, request, context);
+      const parsed = await parsing;
+      if ("error" in parsed) throw parsed.error;
+      outcome = await this.run(parsed.value, request, context);
     } catch (e) {
       outcome = { kind: "error", error: encodeError(e), writes: [], consumedNullResume: false };
     }

@@ -123,6 +123,113 @@ export type NoticeHeader = z.infer<typeof noticeHeaderSchema>;
 export type EnvelopeHeader = z.infer<typeof envelopeHeaderSchema>;
 export type TraceContext = z.infer<typeof traceContextSchema>;
 
+type Check = (value: unknown) => boolean;
+const str =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === "string" && v.length >= min && v.length <= max;
+const int =
+  (min: number): Check =>
+  (v) =>
+    Number.isSafeInteger(v) && (v as number) >= min;
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v) =>
+    values.includes(v);
+const idCheck = str(1, 200);
+const nameCheck = str(1, 256);
+const payloadTypeCheck = str(1, 40);
+const traceCheck: Check = (v) => {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const t = v as Record<string, unknown>;
+  const keys = Object.keys(t).length;
+  if (!str(0, 256)(t.traceparent)) return false;
+  if (t.tracestate === undefined) return keys === 1;
+  return str(0, 512)(t.tracestate) && keys === 2;
+};
+
+/** Per kind: every field with its check, and whether it may be absent (the zod schemas above, by hand). */
+const FAST_SHAPES: Record<string, readonly (readonly [string, Check, boolean?])[]> = {
+  request: [
+    ["v", oneOf(ENVELOPE_VERSION)],
+    ["kind", oneOf("request")],
+    ["id", idCheck],
+    ["node", nameCheck],
+    ["replica", idCheck],
+    ["caller", idCheck],
+    ["replyTo", str(1, 300)],
+    ["threadId", (v) => v === null || str(0, 1000)(v)],
+    ["checkpointNs", str(0, 4000)],
+    ["taskId", str(0, 200)],
+    ["idempotencyKey", str(1, 200)],
+    ["deadline", int(0)],
+    ["attempt", int(1)],
+    ["trace", traceCheck, true],
+    ["payloadType", payloadTypeCheck],
+  ],
+  reply: [
+    ["v", oneOf(ENVELOPE_VERSION)],
+    ["kind", oneOf("reply")],
+    ["id", idCheck],
+    ["node", nameCheck],
+    ["replica", idCheck],
+    ["caller", idCheck],
+    ["status", oneOf("ok", "error")],
+    ["payloadType", payloadTypeCheck],
+  ],
+  event: [
+    ["v", oneOf(ENVELOPE_VERSION)],
+    ["kind", oneOf("event")],
+    ["id", idCheck],
+    ["node", nameCheck],
+    ["replica", idCheck],
+    ["caller", idCheck],
+    ["seq", int(0)],
+    ["payloadType", payloadTypeCheck],
+  ],
+  cancel: [
+    ["v", oneOf(ENVELOPE_VERSION)],
+    ["kind", oneOf("cancel")],
+    ["id", idCheck],
+    ["node", nameCheck],
+    ["caller", idCheck],
+    ["replica", idCheck],
+    ["payloadType", payloadTypeCheck],
+  ],
+  notice: [
+    ["v", oneOf(ENVELOPE_VERSION)],
+    ["kind", oneOf("notice")],
+    ["channel", nameCheck],
+    ["sender", idCheck],
+    ["payloadType", payloadTypeCheck],
+  ],
+};
+
+/**
+ * The header when `raw` is one that {@link envelopeHeaderSchema} certainly accepts, else
+ * `undefined` (then the schema decides, and words the error). Every frame is checked, so this runs
+ * per message on both sides of every call: zod's general machinery cost about as much as the rest
+ * of decoding. It accepts nothing the schema refuses (a property test holds it to that) and
+ * returns `raw` itself, a fresh object from `JSON.parse`, as the schema's copy would be.
+ *
+ * @internal
+ */
+export function fastHeader(raw: object): EnvelopeHeader | undefined {
+  const r = raw as Record<string, unknown>;
+  const kind = r.kind;
+  const shape = typeof kind === "string" && Object.hasOwn(FAST_SHAPES, kind) ? FAST_SHAPES[kind] : undefined;
+  if (shape === undefined || Array.isArray(raw)) return undefined;
+  let present = 0;
+  for (const [key, check, optional] of shape) {
+    const value = r[key];
+    if (value === undefined && optional === true) continue;
+    if (!check(value)) return undefined;
+    present += 1;
+  }
+  // Strict objects: any other key (`__proto__` included) goes to the schema, which refuses it.
+  return Object.keys(r).length === present ? (raw as EnvelopeHeader) : undefined;
+}
+
 /** A decoded message: its header and its still-serialized payload. */
 export interface Envelope<H extends EnvelopeHeader = EnvelopeHeader> {
   header: H;
@@ -176,8 +283,9 @@ export class EnvelopeCodec {
    * @throws PayloadTooLargeError when the frame would exceed `maxMessageBytes`.
    */
   encode(header: EnvelopeHeader, payload: Uint8Array): Frame {
-    const head = Buffer.from(JSON.stringify(header));
-    const size = head.length + 1 + payload.length;
+    const json = JSON.stringify(header);
+    const headLength = Buffer.byteLength(json);
+    const size = headLength + 1 + payload.length;
     if (size > this.maxMessageBytes) {
       const what =
         header.kind === "request" || header.kind === "reply" || header.kind === "event"
@@ -185,7 +293,11 @@ export class EnvelopeCodec {
           : `a ${header.kind}`;
       throw new PayloadTooLargeError(what, size, this.maxMessageBytes);
     }
-    const value = Buffer.concat([head, Buffer.from([NEWLINE]), payload], size);
+    // One buffer written in place (from the shared pool when small) rather than three concatenated.
+    const value = Buffer.allocUnsafe(size);
+    value.write(json, 0, "utf8");
+    value[headLength] = NEWLINE;
+    value.set(payload, headLength + 1);
     return this.key === undefined ? { value } : { value, signature: this.sign(value) };
   }
 
@@ -217,6 +329,8 @@ export class EnvelopeCodec {
     const v = (raw as { v?: unknown }).v;
     if (v !== ENVELOPE_VERSION)
       throw new EnvelopeError("version", `envelope version ${JSON.stringify(v)} is not supported (this build speaks ${ENVELOPE_VERSION})`);
+    const fast = fastHeader(raw);
+    if (fast !== undefined) return { header: fast, payload: buf.subarray(nl + 1) };
     const parsed = envelopeHeaderSchema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(header)"}: ${i.message}`).join("; ");
