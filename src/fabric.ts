@@ -14,26 +14,21 @@
  */
 import { Runnable, RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
 import { ConfigurationError, FabricStoppedError } from "./errors.js";
-import { CallStats, type CallStatsSnapshot } from "./observability/CallStats.js";
+import type { CallStatsSnapshot } from "./observability/CallStats.js";
 import { createConsoleLogger, type Logger } from "./observability/logger.js";
 import { distributeBuilder, resolveNodes, type GraphBuilderLike } from "./nodes/distribute.js";
 import { IdempotencyStore, type IdempotencyOptions } from "./nodes/IdempotencyStore.js";
 import { ReplicaServer, type ServedReplica, type ServedReplicaStatus } from "./nodes/ReplicaServer.js";
-import { BalancedPicker, type PickerReplica } from "./balancer/BalancedPicker.js";
+import type { PickerReplica } from "./balancer/BalancedPicker.js";
 import type { Balancer, BalancerName, ReplicaBalanceStats } from "./balancer/Balancer.js";
-import { createBalancer, type BalancerSpec } from "./balancer/createBalancer.js";
-import { isRetryableErrorData } from "./nodes/errorCodec.js";
-import type { CallOutcome } from "./nodes/wireFormat.js";
-import { BreakerEventLog, type BreakerEvent } from "./resilience/BreakerEvents.js";
-import { FailoverCaller, isBreakerFailure } from "./resilience/FailoverCaller.js";
-import { OutlierDetector } from "./resilience/OutlierDetector.js";
-import { ReplicaBreakers, type BreakerSnapshot } from "./resilience/ReplicaBreakers.js";
-import { SharedBreakerState } from "./resilience/SharedBreakerState.js";
+import type { BalancerSpec } from "./balancer/createBalancer.js";
+import type { BreakerEvent } from "./resilience/BreakerEvents.js";
+import { CallPath } from "./resilience/CallPath.js";
+import type { BreakerSnapshot } from "./resilience/ReplicaBreakers.js";
 import type { NoticeHandler, ParticipantHandler } from "./negotiation/LocalParticipants.js";
-import type { ParticipantChannel, ParticipantMessage, ParticipantNotice } from "./negotiation/ParticipantChannel.js";
-import { RemoteParticipants, participantNode, participantNoticeNode } from "./negotiation/RemoteParticipants.js";
-import { resolveResilience, type ResilienceOptions } from "./resilience/resilienceOptions.js";
-import { RemoteNodeClient } from "./nodes/RemoteNodeClient.js";
+import type { ParticipantChannel } from "./negotiation/ParticipantChannel.js";
+import { RemoteParticipants } from "./negotiation/RemoteParticipants.js";
+import type { ResilienceOptions } from "./resilience/resilienceOptions.js";
 import { RemoteNodeRunnable } from "./nodes/RemoteNodeRunnable.js";
 import type { Registry, ReplicaInfo } from "./registry/Registry.js";
 import { StoreRegistry, type StoreRegistryOptions } from "./registry/StoreRegistry.js";
@@ -42,6 +37,11 @@ import type { StateStore } from "./state/StateStore.js";
 import { InMemoryTransport } from "./transport/InMemoryTransport.js";
 import { FabricSerializer } from "./transport/payloadCodec.js";
 import type { Transport } from "./transport/Transport.js";
+import type * as C from "./coordination/index.js";
+import { Coordination } from "./coordination/Coordination.js";
+import { assertBackends, openBackends, resolveDegradation } from "./coordination/degradation.js";
+import { participantRunnables } from "./coordination/participantRunnables.js";
+import type { JsonValue, Signal } from "./negotiation/NegotiationSession.js";
 
 /** Configuration of {@link createFabric}. Every field is optional: nothing at all is the embedded default. */
 export interface FabricConfig {
@@ -71,6 +71,14 @@ export interface FabricConfig {
   balancer?: BalancerName | BalancerSpec | Balancer<PickerReplica>;
   /** Circuit breakers, outlier detection, failover retry and bulkheads; see {@link ResilienceOptions}. */
   resilience?: ResilienceOptions;
+  /** Agents, emergencies, signal fusion, risk and allocation defaults; see {@link CoordinationOptions}. */
+  coordination?: C.CoordinationOptions;
+  /** Background monitors (heartbeats, performance, failover sweep), or `false` for none. Default: on, every 5 000 ms. */
+  monitors?: C.MonitorOptions | false;
+  /** When Kafka or Redis cannot be reached at start: throw `FabricUnavailableError` (`"fail-fast"`, the default) or run in-process with a warning (`"fallback"`, only through {@link createFabric}). */
+  degradation?: C.DegradationMode;
+  /** How long the state store has to answer the start-up health check, in ms. Default 2 000. */
+  healthCheckTimeoutMs?: number;
 }
 
 /** Options of {@link Fabric.distribute}. */
@@ -118,11 +126,16 @@ export interface FabricStatus {
   breakers: BreakerSnapshot[];
   /** Recent breaker events (break, half-open, reset, eject, return), oldest first. */
   breakerEvents: BreakerEvent[];
+  /** Every live agent in the agent directory. */
+  agents: C.AgentInfo[];
+  /** The background monitors: runs and recent events (absent with `monitors: false`). */
+  monitors?: C.MonitorStatus;
+  /** The backends this fabric runs without (degradation `"fallback"`), and why; `{}` when none. */
+  degraded: C.DegradedBackends;
 }
 
 const DEFAULTS = {
   drainTimeoutMs: 30_000, // ms
-  replicaWaitMs: 10_000, // ms
   concurrency: 8, // calls per replica
 };
 
@@ -132,26 +145,29 @@ export class Fabric {
   readonly state: StateStore;
   readonly registry: Registry;
   readonly logger: Logger;
-  private readonly client: RemoteNodeClient;
-  private readonly picker: BalancedPicker;
-  private readonly breakers: ReplicaBreakers;
-  private readonly outliers: OutlierDetector;
-  private readonly sharedBreakers: SharedBreakerState | undefined;
-  private readonly breakerEvents = new BreakerEventLog();
-  private readonly removedListeners = new Map<string, Set<(replicaId: string) => void>>();
-  private readonly registryWatches: (() => void)[] = [];
+  /** Agents, emergencies, fusion, risk, allocation and monitors (the methods below delegate to it). */
+  readonly coordination: Coordination;
+  private readonly degraded: C.DegradedBackends;
+  private readonly healthCheckTimeoutMs: number;
+  private readonly calls: CallPath;
   private readonly idempotency: IdempotencyStore;
   private readonly serde = new FabricSerializer();
   private readonly drainTimeoutMs: number;
   private readonly ownsState: boolean;
   private readonly server: ReplicaServer;
-  private readonly callStats = new Map<string, CallStats>();
   private lifecycle: FabricStatus["state"] = "running";
 
-  /** Prefer {@link createFabric}, which also starts the fabric. @throws RangeError or ConfigurationError for bad options. */
-  constructor(config: FabricConfig = {}) {
+  /**
+   * Prefer {@link createFabric}, which also starts the fabric (and applies `degradation`).
+   *
+   * @param degraded internal: the backends {@link createFabric} replaced.
+   * @throws RangeError or ConfigurationError for bad options.
+   */
+  constructor(config: FabricConfig = {}, degraded: C.DegradedBackends = {}) {
     this.logger = config.logger ?? createConsoleLogger({ name: "fabric" });
-    this.ownsState = config.state === undefined;
+    this.degraded = { ...degraded };
+    this.healthCheckTimeoutMs = resolveDegradation(config).healthCheckTimeoutMs;
+    this.ownsState = config.state === undefined || degraded.state !== undefined;
     this.state = config.state ?? new InMemoryStateStore();
     this.transport = config.transport ?? new InMemoryTransport({ logger: this.logger });
     this.registry = config.registry ?? new StoreRegistry(this.state, config.registryOptions);
@@ -167,92 +183,30 @@ export class Fabric {
       serde: this.serde,
       logger: this.logger,
     });
-    const resilience = resolveResilience(config.resilience);
-    this.breakers = new ReplicaBreakers(resilience, this.breakerEvents, isBreakerFailure);
-    this.outliers = new OutlierDetector(resilience.outlier, this.breakers);
-    if (resilience.shared) {
-      this.sharedBreakers = new SharedBreakerState({
-        store: this.state,
-        callerId: this.transport.callerId,
-        logger: this.logger,
-        halfOpenInitialMs: resilience.halfOpenInitialMs,
-        halfOpenMaxMs: resilience.halfOpenMaxMs,
-        replicaIds: (node) => this.registry.replicas(node, { includeDraining: true }).map((r) => r.replicaId),
-        onRemoteChange: (node, replicaId, record) => {
-          if (record === undefined) this.breakers.resetLocal(node, replicaId);
-          this.breakerEvents.emit({
-            at: Date.now(),
-            node,
-            replicaId,
-            type: record ? "break" : "reset",
-            reason: record ? `opened by ${record.by}` : "closed by another caller",
-            shared: true,
-          });
-        },
-      });
-      this.breakers.shared = this.sharedBreakers;
-    }
-    this.picker = new BalancedPicker({
-      balancer: isBalancer(config.balancer) ? config.balancer : createBalancer<PickerReplica>(config.balancer),
-      exclude: (node, count) => {
-        this.sharedBreakers?.track(node);
-        return this.breakers.exclusions(node, count);
-      },
-    });
-    const replicaWaitMs = config.replicaWaitMs ?? DEFAULTS.replicaWaitMs;
-    if (!Number.isInteger(replicaWaitMs) || replicaWaitMs <= 0) {
-      throw new RangeError(`replicaWaitMs must be a positive integer of milliseconds (got ${replicaWaitMs})`);
-    }
-    const failover = new FailoverCaller<CallOutcome>({
-      transport: this.transport,
-      picker: this.picker,
-      breakers: this.breakers,
-      outliers: this.outliers,
-      options: resilience,
-      logger: this.logger,
-      replicas: (node) => this.registry.replicas(node),
-      onReplicaRemoved: (node, listener) => this.onReplicaRemoved(node, listener),
-      decode: async (reply) => (await this.serde.loadsTyped(reply.header.payloadType, reply.payload)) as CallOutcome,
-      isFailedOutcome: (outcome) => resilience.countNodeErrors && outcome.kind === "error" && isRetryableErrorData(outcome.error),
-      replicaWaitMs,
-    });
-    this.client = new RemoteNodeClient({
-      failover,
-      serde: this.serde,
-      logger: this.logger,
-      ...(config.callTimeoutMs !== undefined ? { callTimeoutMs: config.callTimeoutMs } : {}),
-      onCallDone: (node, _replica, ms, outcome) => this.statsOf(node).record(ms, outcome === "failed" || outcome === "error"),
-    });
+    const { balancer, resilience, replicaWaitMs, callTimeoutMs } = config;
+    const base = { transport: this.transport, registry: this.registry, state: this.state, logger: this.logger };
+    this.calls = new CallPath({ ...base, serde: this.serde, balancer, resilience, replicaWaitMs, callTimeoutMs });
+    this.coordination = new Coordination(
+      { ...base, caller: this, sample: () => this.status(), forgetBreakers: () => this.calls.forgetVanished() },
+      config.coordination,
+      config.monitors,
+    );
     if (config.transport === undefined && process.env.KAFKA_BROKERS) {
       this.logger.info("KAFKA_BROKERS is set but no transport was given: using the in-memory transport (pass KafkaTransport.fromEnv())");
     }
   }
 
-  /** Connects the transport and loads the registry. Called by {@link createFabric}. */
+  /**
+   * Connects the transport, checks the state store, loads the registry and the agent directory,
+   * and starts the monitors. Called by {@link createFabric}.
+   *
+   * @throws FabricUnavailableError when the transport cannot start or the state store does not answer.
+   */
   async start(): Promise<void> {
-    await this.transport.start();
+    await assertBackends(this.transport, this.state, this.healthCheckTimeoutMs, this.logger);
     await this.registry.start();
-    await this.sharedBreakers?.start();
-    this.outliers.start();
-  }
-
-  /** Tells `listener` when a replica of `node` leaves the registry (one registry watch per node). */
-  private onReplicaRemoved(node: string, listener: (replicaId: string) => void): () => void {
-    let listeners = this.removedListeners.get(node);
-    if (listeners === undefined) {
-      const set = new Set<(replicaId: string) => void>();
-      listeners = set;
-      this.removedListeners.set(node, set);
-      this.registryWatches.push(
-        this.registry.watch(node, (event) => {
-          if (event.type !== "removed") return;
-          this.breakers.forget(node, new Set(this.registry.replicas(node, { includeDraining: true }).map((r) => r.replicaId)));
-          for (const l of set) l(event.replica.replicaId);
-        }),
-      );
-    }
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    await this.calls.start();
+    await this.coordination.start();
   }
 
   /**
@@ -275,7 +229,7 @@ export class Fabric {
 
   /** Runs `node` on a remote replica as LangGraph's task would run it locally (what remote node runnables call). */
   callNode(node: string, input: unknown, config: RunnableConfig): Promise<unknown> {
-    return this.client.call(node, input, config);
+    return this.calls.call(node, input, config);
   }
 
   /**
@@ -317,16 +271,7 @@ export class Fabric {
     handlers: Readonly<Record<string, ParticipantHandler>>,
     options: { concurrency?: number; onNotice?: NoticeHandler } = {},
   ): Promise<ServedNodes> {
-    const nodes: Record<string, Runnable> = {};
-    for (const [participant, handler] of Object.entries(handlers)) {
-      nodes[participantNode(participant)] = RunnableLambda.from((message: ParticipantMessage, config?: RunnableConfig) =>
-        handler({ ...message, participant }, config?.signal ?? new AbortController().signal),
-      );
-      nodes[participantNoticeNode(participant)] = RunnableLambda.from(async (notice: ParticipantNotice) => {
-        await options.onNotice?.(participant, notice);
-        return null;
-      });
-    }
+    const nodes = participantRunnables(handlers, options.onNotice);
     return this.serve(nodes, {
       nodes: Object.keys(nodes),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
@@ -348,18 +293,17 @@ export class Fabric {
       state: this.lifecycle,
       transport: this.transport.kind,
       callerId: this.transport.callerId,
-      calls: Object.fromEntries([...this.callStats].map(([node, s]) => [node, { ...s.snapshot(), pending: 0 }])),
+      ...this.calls.status(),
       served: this.server.status(),
       replicas,
-      balancer: Object.fromEntries([...this.callStats.keys()].map((node) => [node, this.picker.stats(node)])),
-      breakers: this.breakers.snapshot(),
-      breakerEvents: this.breakerEvents.recent(50),
+      ...this.coordination.status(),
+      degraded: { ...this.degraded },
     };
   }
 
   /** Listens to breaker events (break, half-open, reset, eject, return); returns a function that stops. */
   onBreakerEvent(listener: (event: BreakerEvent) => void): () => void {
-    return this.breakerEvents.listen(listener);
+    return this.calls.breakerEvents.listen(listener);
   }
 
   /**
@@ -371,24 +315,57 @@ export class Fabric {
     if (this.lifecycle !== "running") return;
     this.lifecycle = "draining";
     const timeout = options.drainTimeoutMs ?? this.drainTimeoutMs;
-    await Promise.all([this.client.drain(timeout), this.server.stopAll(timeout)]);
-    this.outliers.stop();
-    this.breakers.dispose();
-    await this.sharedBreakers?.stop();
-    for (const unwatch of this.registryWatches.splice(0)) unwatch();
+    await Promise.all([this.calls.drain(timeout), this.server.stopAll(timeout)]);
+    await this.coordination.stop();
+    await this.calls.stop();
     await this.transport.stop();
     await this.registry.stop();
     if (this.ownsState) await this.state.close();
     this.lifecycle = "stopped";
   }
 
-  private statsOf(node: string): CallStats {
-    let s = this.callStats.get(node);
-    if (!s) {
-      s = new CallStats();
-      this.callStats.set(node, s);
-    }
-    return s;
+  /** Registers an agent of this process (role, capabilities, heartbeats); its handle also takes emergency handlers. */
+  async registerAgent(agent: C.AgentRegistration, options?: C.AgentRegistrationOptions): Promise<C.AgentHandle> {
+    this.assertRunning("registerAgent");
+    return await this.coordination.registerAgent(agent, options);
+  }
+
+  /** Live agents of the whole fabric matching `query` (role, capability, status), from a cache: no I/O. */
+  agents(query?: C.AgentQuery): C.AgentInfo[] {
+    return this.coordination.agents(query);
+  }
+
+  /** Fuses the agents' signals for `symbol` into buy / sell / hold through a negotiation; see `SignalFusion`. */
+  async coordinateSignalFusion(
+    symbol: string,
+    signals: Readonly<Record<string, Signal>>,
+    options?: C.SignalFusionOptions,
+  ): Promise<C.SignalFusionResult> {
+    this.assertRunning("coordinateSignalFusion");
+    return await this.coordination.coordinateSignalFusion(symbol, signals, options);
+  }
+
+  /** Value at risk by consensus of the risk agents, or computed locally when none answers; see `RiskAssessment`. */
+  async assessRisk(request: C.RiskRequest, options?: C.RiskOptions): Promise<C.RiskResult> {
+    this.assertRunning("assessRisk");
+    return await this.coordination.assessRisk(request, options);
+  }
+
+  /** Shares a resource by demand (weighted max-min fair, with minimums); with `key`, as a versioned pool in the state store. */
+  async allocateResources(request: C.AllocationRequest): Promise<C.Allocation> {
+    this.assertRunning("allocateResources");
+    return await this.coordination.allocateResources(request);
+  }
+
+  /** Tells every registered agent (in every process) and waits for their acknowledgements; see `EmergencyBroadcaster`. */
+  async broadcastEmergency(message: JsonValue, options?: C.BroadcastOptions): Promise<C.BroadcastResult> {
+    this.assertRunning("broadcastEmergency");
+    return await this.coordination.broadcastEmergency(message, options);
+  }
+
+  /** Listens to monitor events (expired agents and replicas, slow or failing nodes, sweeps); returns a function that stops. */
+  onMonitorEvent(listener: (event: C.MonitorEvent) => void): () => void {
+    return this.coordination.onMonitorEvent(listener);
   }
 
   private assertRunning(what: string): void {
@@ -396,10 +373,16 @@ export class Fabric {
   }
 }
 
-/** Creates and starts a fabric. `createFabric()` with no arguments is the embedded default. */
+/**
+ * Creates and starts a fabric. `createFabric()` with no arguments is the embedded default. When
+ * the given transport or state store cannot be reached, `degradation` decides: throw
+ * `FabricUnavailableError` (default) or fall back to in-process ones with a warning.
+ */
 export async function createFabric(config: FabricConfig = {}): Promise<Fabric> {
   if (typeof config !== "object") throw new ConfigurationError("createFabric expects an options object");
-  const fabric = new Fabric(config);
+  const logger = config.logger ?? createConsoleLogger({ name: "fabric" });
+  const { replacements, degraded } = await openBackends(config, logger);
+  const fabric = new Fabric({ ...config, ...replacements, logger }, degraded);
   await fabric.start();
   return fabric;
 }
@@ -418,10 +401,6 @@ export function remoteNode(node: string, options: RemoteNodeOptions): Runnable {
   if (typeof node !== "string" || node.length === 0) throw new RangeError(`node must be a non-empty string (got ${JSON.stringify(node)})`);
   const { fabric } = options;
   return new RemoteNodeRunnable(node, fabric instanceof Fabric ? fabric : Promise.resolve(fabric));
-}
-
-function isBalancer(value: unknown): value is Balancer<PickerReplica> {
-  return typeof value === "object" && value !== null && typeof (value as Partial<Balancer>).select === "function";
 }
 
 /** Accepts a graph builder, or a map of node functions/runnables, as a builder-like object. */

@@ -17,6 +17,7 @@ export type { ReplicaCandidate, ReplicaPicker } from "./nodes/pickReplica.js";
 export * from "./balancer/index.js";
 export * from "./resilience/index.js";
 export * from "./negotiation/index.js";
+export * from "./coordination/index.js";
 export { CallStats } from "./observability/CallStats.js";
 export type { CallStatsSnapshot } from "./observability/CallStats.js";
 export { createConsoleLogger, silentLogger } from "./observability/logger.js";
