@@ -2,11 +2,15 @@ import { defineConfig } from "tsup";
 
 // Three entry points, each shipped as ESM and CommonJS with declarations. The adapters import the
 // core through its public entry so the core is bundled once per format, not once per entry.
+// `cli` is the `langgraph-fabric` command (package.json "bin": dist/cli.js): its source starts
+// with `#!/usr/bin/env node`, which esbuild keeps and tsup marks executable; it shares the chunks
+// of the other entries.
 export default defineConfig({
   entry: {
     index: "src/index.ts",
     kafka: "adapters/kafka/index.ts",
     redis: "adapters/redis/index.ts",
+    cli: "cli/main.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 
 // The published shape: tsup builds ESM + CommonJS + declarations for the three entry points, and a
@@ -28,6 +29,18 @@ describe("package build", () => {
        console.log(JSON.stringify([typeof core.InMemoryStateStore, typeof redis.RedisSaver, typeof redis.RedisStateStore, typeof kafka.kafkaBrokersFromEnv]));`,
     ]);
     expect(JSON.parse(esm)).toEqual(["function", "function", "function", "function"]);
+  });
+
+  it("ships the langgraph-fabric command: executable, runs on plain Node, the demo included", () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { bin: Record<string, string> };
+    const bin = `${root}${pkg.bin["langgraph-fabric"]}`;
+    expect(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    expect(node([bin, "--help"])).toMatch(/^Usage: langgraph-fabric <command>/);
+    // Embedded: without the services' addresses the integration setup exported to this process.
+    const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
+    const demo = execFileSync(process.execPath, [bin, "demo", "--symbols", "AAPL,TSLA"], { cwd: root, encoding: "utf8", env });
+    expect(demo).toMatch(/AAPL .*BUY 4\.2%[\s\S]*TSLA .*SELL 2\.7%/);
   });
 
   it("shares one error hierarchy between entry points", () => {

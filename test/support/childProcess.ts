@@ -5,6 +5,8 @@ export interface Child {
   readonly process: ChildProcess;
   /** Everything it printed on stdout so far. */
   stdout(): string;
+  /** Everything it printed on stderr so far. */
+  stderr(): string;
   /** Resolves when a stdout line matches, rejects if it exits first or `timeoutMs` passes. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGKILL, as a crash; resolves when it is gone. */
@@ -18,9 +20,12 @@ process.on("exit", () => {
   for (const c of live) c.kill("SIGKILL");
 });
 
-/** Spawns `node --import tsx <file>` with `env` added to this process's environment. */
-export function spawnTs(file: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", file], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Spawns `node --import tsx <file> [...args]` with `env` added to this process's environment. */
+export function spawnTs(file: string, env: Record<string, string>, args: readonly string[] = []): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   live.add(child);
   let out = "";
   let err = "";
@@ -35,6 +40,7 @@ export function spawnTs(file: string, env: Record<string, string>): Child {
   return {
     process: child,
     stdout: () => out,
+    stderr: () => err,
     waitFor: (pattern, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
         const started = Date.now();
