@@ -21,7 +21,7 @@ import { percentile, printTable, round, runConcurrently, timeEach, writeResults 
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 200);
 const CONCURRENCY = 20;
-const ROUNDS = 5;
+const ROUNDS = 10;
 const DIRECT_OPS = Number(process.env.BENCH_DIRECT_OPS ?? 2000);
 const NODES = 10;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -61,11 +61,12 @@ interface SaverUnderTest {
 /**
  * Runs per second of each saver, one run at a time or `concurrency` at once. The savers take turns
  * in ROUNDS rounds of THREADS / ROUNDS runs each, so a slow patch of this shared 2-core machine
- * hits them all alike instead of whichever saver happened to run then.
+ * hits them all alike instead of whichever saver happened to run then; the figure is the median
+ * of the rounds' rates, so one slow patch does not move it either.
  */
 async function runsPerSecond(savers: Map<string, BaseCheckpointSaver>, concurrency: number): Promise<Map<string, number>> {
   const graphs = new Map([...savers].map(([name, saver]) => [name, buildGraph(saver)]));
-  const elapsed = new Map<string, number>();
+  const rates = new Map<string, number[]>();
   const perRound = Math.ceil(THREADS / ROUNDS);
   const tag = randomUUID().slice(0, 8);
   for (const [name, graph] of graphs) {
@@ -77,10 +78,10 @@ async function runsPerSecond(savers: Map<string, BaseCheckpointSaver>, concurren
       const ms = await runConcurrently(perRound, concurrency, (i) =>
         graph.invoke(input(), { configurable: { thread_id: `bench-${tag}-${name}-${round}-${i}` } }),
       );
-      elapsed.set(name, (elapsed.get(name) ?? 0) + ms);
+      rates.set(name, [...(rates.get(name) ?? []), perRound / (ms / 1000)]);
     }
   }
-  return new Map([...elapsed].map(([name, ms]) => [name, (perRound * ROUNDS) / (ms / 1000)]));
+  return new Map([...rates].map(([name, r]) => [name, percentile(r, 50)]));
 }
 
 function input() {

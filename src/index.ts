@@ -29,4 +29,5 @@ export type { DeadLetter, InMemoryTransportOptions } from "./transport/InMemoryT
 export { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_VERSION, EnvelopeCodec } from "./transport/envelope.js";
 export type { EnvelopeCodecOptions, EnvelopeHeader, Frame, RequestHeader, ReplyHeader } from "./transport/envelope.js";
 export { FabricSerializer } from "./transport/payloadCodec.js";
+export { FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
 export type * from "./transport/Transport.js";

@@ -7,8 +7,11 @@
  *
  * @module
  */
-import { JsonPlusSerializer, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { SerializationError } from "../errors.js";
+import { FastJsonPlusSerializer, needsRevival } from "../serde/FastJsonPlusSerializer.js";
+
+const decoder = new TextDecoder();
 
 /** Record written for a `Date`; the same shape as LangGraph's own constructor records. */
 interface DateRecord {
@@ -36,10 +39,13 @@ function isDateRecord(value: unknown): value is DateRecord {
  * it does not know as plain objects, which is what makes this layering safe.
  */
 export class FabricSerializer implements SerializerProtocol {
-  private readonly inner = new JsonPlusSerializer();
+  private readonly inner = new FastJsonPlusSerializer();
 
   async dumpsTyped(data: unknown): Promise<[string, Uint8Array]> {
     try {
+      // Plain data (no Date among it) needs no tagging: straight to JSON.
+      const text = data instanceof Uint8Array ? undefined : this.inner.plainText(data);
+      if (text !== undefined) return ["json", Buffer.from(text)];
       return await this.inner.dumpsTyped(tagDates(data, new Set()));
     } catch (e) {
       throw new SerializationError(`cannot serialize the payload: ${(e as Error).message}`, {
@@ -51,7 +57,11 @@ export class FabricSerializer implements SerializerProtocol {
 
   async loadsTyped(type: string, data: Uint8Array | string): Promise<unknown> {
     try {
-      return reviveDates(await this.inner.loadsTyped(type, data));
+      if (type !== "json") return reviveDates(await this.inner.loadsTyped(type, data));
+      const text = typeof data === "string" ? data : decoder.decode(data);
+      // Parsed JSON without records (Date records included) is the result as it stands.
+      const parsed: unknown = JSON.parse(text);
+      return needsRevival(parsed) ? reviveDates(await this.inner.revive(text)) : parsed;
     } catch (e) {
       throw new SerializationError(`cannot parse the payload (${type}): ${(e as Error).message}`, { cause: e });
     }
@@ -118,11 +128,19 @@ function reviveDates(value: unknown): unknown {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;
   const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record)) setOwn(record, k, reviveDates(record[k]));
+  for (const k of Object.keys(record)) {
+    const item = record[k];
+    const revived = reviveDates(item);
+    if (revived !== item) setOwn(record, k, revived); // only Date records change
+  }
   return record;
 }
 
 /** Sets an own property, so a `__proto__` key stays data instead of changing the prototype. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key !== "__proto__") {
+    target[key] = value; // defineProperty costs far more, and only this key needs it
+    return;
+  }
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
