@@ -17,6 +17,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   splitting: true,
+  // import.meta.url in the CommonJS build too (patchKafkajsIdleLoop resolves kafkajs through it).
+  shims: true,
   target: "node20",
   platform: "node",
   external: [/^@langchain\//, "ioredis", "kafkajs", "cockatiel", "zod"],

@@ -17,6 +17,7 @@
  * @module
  */
 import { Kafka, logLevel, type KafkaMessage } from "kafkajs";
+import { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 import { TransportError } from "../../src/errors.js";
 import { createConsoleLogger, type Logger } from "../../src/observability/logger.js";
 import { FabricSerializer } from "../../src/transport/payloadCodec.js";
@@ -72,6 +73,7 @@ export class GraphChannel {
   /** @throws RangeError naming the option and value when an option is invalid. */
   constructor(options: GraphChannelOptions) {
     this.o = resolveGraphChannelOptions(options);
+    patchKafkajsIdleLoop();
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:channel" });
     this.parts = new ChannelPartitions(this.o.inputTopic, this.logger);
     this.kafka =

@@ -31,6 +31,7 @@ import { KAFKA_TRANSPORT_DEFAULTS, resolveKafkaOptions, type KafkaTransportOptio
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { kafkaLogCreator } from "./kafkaLogger.js";
 import { NoticeChannel } from "./NoticeChannel.js";
+import { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 import { ProduceBatcher } from "./ProduceBatcher.js";
 import { TailConsumer } from "./TailConsumer.js";
 import { formatReplyTo, replyPartitionFor, TopicNames } from "./topicNames.js";
@@ -72,6 +73,7 @@ export class KafkaTransport implements Transport {
   /** @throws RangeError naming the option and value when an option is invalid. */
   constructor(options: KafkaTransportOptions) {
     this.o = resolveKafkaOptions(options);
+    patchKafkajsIdleLoop();
     this.callerId = this.o.callerId;
     this.names = new TopicNames(this.o.topicPrefix);
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:kafka" });
@@ -252,7 +254,7 @@ export class KafkaTransport implements Transport {
         partitions: [replyPartition],
         sessionTimeoutMs: this.o.sessionTimeoutMs,
         heartbeatIntervalMs: this.o.heartbeatIntervalMs,
-        maxWaitTimeMs: this.o.maxWaitTimeMs,
+        maxWaitTimeMs: this.o.replyMaxWaitTimeMs,
         onMessage: (message, partition) => {
           this.receiveReply(deadLetters, message, partition);
         },
@@ -270,7 +272,7 @@ export class KafkaTransport implements Transport {
         logger: this.logger,
         sessionTimeoutMs: this.o.sessionTimeoutMs,
         heartbeatIntervalMs: this.o.heartbeatIntervalMs,
-        maxWaitTimeMs: this.o.maxWaitTimeMs,
+        maxWaitTimeMs: this.o.replyMaxWaitTimeMs,
       });
       this.conn = { admin, producer, batcher, deadLetters, replies, replyPartition, notices };
     } catch (error) {

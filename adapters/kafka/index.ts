@@ -8,6 +8,7 @@ export { KAFKA_TRANSPORT_DEFAULTS } from "./kafkaDefaults.js";
 export type { KafkaTransportOptions } from "./kafkaDefaults.js";
 export { DEAD_LETTER_HEADERS } from "./DeadLetterSink.js";
 export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
+export { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 export { GraphChannel } from "./GraphChannel.js";
 export type { GraphChannelPartitionStatus, GraphChannelStatus } from "./graphChannelStatus.js";
 export { GRAPH_CHANNEL_DEFAULTS } from "./graphChannelOptions.js";

@@ -46,11 +46,18 @@ export interface KafkaTransportOptions {
   /** Consumer heartbeat interval, in milliseconds; also how soon a member notices a rebalance. Below the session timeout. Default 1,000. */
   heartbeatIntervalMs?: number;
   /**
-   * Longest a fetch waits on the broker when there is nothing to read, in milliseconds. A fetch
-   * returns as soon as a message arrives, so this does not add latency to calls; it bounds how
-   * long pause/resume, seeks and commits wait behind an idle fetch. Default 25.
+   * Longest a replica's fetch of requests waits on the broker when there is nothing to read, in
+   * milliseconds. A fetch returns as soon as a message arrives, so this adds no latency to calls;
+   * it bounds how long a replica that paused at its concurrency limit takes to fetch again once
+   * a slot frees, and how long seeks and stops wait behind an idle fetch. Each idle fetch costs
+   * the process and the broker CPU, so lower is not free. Default 50.
    */
   maxWaitTimeMs?: number;
+  /**
+   * The same for the consumers that never pause — replies and notices — in milliseconds: it
+   * bounds only how long a stop or a new assignment waits behind an idle fetch. Default 250.
+   */
+  replyMaxWaitTimeMs?: number;
   /**
    * Shortest time between two offset commits of one replica, in milliseconds: answers completed
    * meanwhile are committed together. A commit per answer costs the broker about as much as the
@@ -84,7 +91,8 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
   sessionTimeoutMs: 10_000, // ms
   heartbeatIntervalMs: 1_000, // ms
-  maxWaitTimeMs: 25, // ms
+  maxWaitTimeMs: 50, // ms
+  replyMaxWaitTimeMs: 250, // ms
   commitIntervalMs: 50, // ms
   sweepStaleGroups: true,
   /** Time a replica's drain waits for its requests in flight, in ms. */
@@ -131,6 +139,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   int("sessionTimeoutMs", o.sessionTimeoutMs, 1_000, 3_600_000);
   int("heartbeatIntervalMs", o.heartbeatIntervalMs, 10, o.sessionTimeoutMs - 1);
   int("maxWaitTimeMs", o.maxWaitTimeMs, 1, 60_000);
+  int("replyMaxWaitTimeMs", o.replyMaxWaitTimeMs, 1, 60_000);
   int("commitIntervalMs", o.commitIntervalMs, 0, 60_000);
   const now = options.now ?? Date.now;
   if (typeof now !== "function") throw new RangeError(`now must be a function returning epoch milliseconds (got ${typeof now})`);
