@@ -29,7 +29,6 @@
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -433,15 +432,6 @@ async function main(): Promise<void> {
   printResults(results, busyBefore);
 }
 
-/** bench/results/remote-node.json (the bundled program is told where bench/results is). */
-function saveResults(data: unknown): string {
-  const dir = env.BENCH_RESULTS_DIR;
-  if (dir === undefined) return writeResults("remote-node", data);
-  const path = join(dir, "remote-node.json");
-  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
-  return path;
-}
-
 function printResults(results: Record<string, unknown>, busyBefore: number): void {
   const r = results as {
     direct?: { function: Record<string, number>; graph_local: Record<string, number> };
@@ -516,7 +506,7 @@ function printResults(results: Record<string, unknown>, busyBefore: number): voi
     direct_p50_ms: r.direct?.function.p50_ms ?? null,
   };
   console.log(`\n${JSON.stringify(headline)}`);
-  const path = saveResults({
+  const path = writeResults("remote-node", {
     ...headline,
     ...results,
     _meta: {

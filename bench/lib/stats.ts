@@ -60,9 +60,12 @@ export function printTable(title: string, rows: Record<string, string | number>[
   for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
 }
 
-/** Writes `data` as bench/results/<name>.json and returns the path. */
+/**
+ * Writes `data` as bench/results/<name>.json and returns the path. A bundled benchmark runs from
+ * elsewhere and is told where bench/results is by `BENCH_RESULTS_DIR`.
+ */
 export function writeResults(name: string, data: unknown): string {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
+  const dir = process.env.BENCH_RESULTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "..", "results");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.json`);
   writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);

@@ -5,10 +5,27 @@
  *
  * @module
  */
-import { RunnableLambda, type Runnable, type RunnableConfig } from "@langchain/core/runnables";
+import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import type { NoticeHandler, ParticipantHandler } from "../negotiation/LocalParticipants.js";
 import type { ParticipantMessage, ParticipantNotice } from "../negotiation/ParticipantChannel.js";
 import { participantNode, participantNoticeNode } from "../negotiation/RemoteParticipants.js";
+
+/**
+ * A runnable that only calls its function. Participant handlers are the fabric's own plumbing,
+ * not user graph nodes: they need no callbacks, tracing or context of LangChain, and
+ * `RunnableLambda` costs about 0.1 ms of CPU per call setting those up.
+ */
+class HandlerRunnable<I, O> extends Runnable<I, O> {
+  lc_namespace = ["langgraph_fabric", "negotiation"];
+
+  constructor(private readonly fn: (input: I, config?: RunnableConfig) => O | Promise<O>) {
+    super();
+  }
+
+  override async invoke(input: I, config?: RunnableConfig): Promise<O> {
+    return await this.fn(input, config);
+  }
+}
 
 /** The node runnables of `handlers`, by node name; `onNotice` receives contract-net awards and rejections. */
 export function participantRunnables(
@@ -17,10 +34,10 @@ export function participantRunnables(
 ): Record<string, Runnable> {
   const nodes: Record<string, Runnable> = {};
   for (const [participant, handler] of Object.entries(handlers)) {
-    nodes[participantNode(participant)] = RunnableLambda.from((message: ParticipantMessage, config?: RunnableConfig) =>
+    nodes[participantNode(participant)] = new HandlerRunnable((message: ParticipantMessage, config?: RunnableConfig) =>
       handler({ ...message, participant }, config?.signal ?? new AbortController().signal),
     );
-    nodes[participantNoticeNode(participant)] = RunnableLambda.from(async (notice: ParticipantNotice) => {
+    nodes[participantNoticeNode(participant)] = new HandlerRunnable(async (notice: ParticipantNotice) => {
       await onNotice?.(participant, notice);
       return null;
     });

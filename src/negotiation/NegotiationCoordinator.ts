@@ -54,6 +54,21 @@ export type IgnoredAnswerReason = "duplicate" | "late" | "closed" | "stale-round
 export type RecordAnswerResult =
   { recorded: true; session: NegotiationSession } | { recorded: false; reason: IgnoredAnswerReason; session: NegotiationSession };
 
+/** An answer waiting in an {@link AnswerBatch}; `answer` is undefined when it failed validation. */
+interface QueuedAnswer {
+  round: number;
+  participant: string;
+  answer: Answer | undefined;
+  resolve: (result: RecordAnswerResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The answers of one session waiting for their write. */
+interface AnswerBatch {
+  queued: QueuedAnswer[];
+  flushing: boolean;
+}
+
 /** Runs negotiation sessions; see the module comment. No I/O in the constructor. */
 export class NegotiationCoordinator {
   private readonly handlers = new Map<string, NegotiationTypeHandler>();
@@ -65,6 +80,8 @@ export class NegotiationCoordinator {
   private readonly pollMs: number;
   private readonly initiator: string;
   private readonly newId: () => string;
+  /** Answers waiting to be written, per session (see `flushAnswers`). */
+  private readonly answerBatches = new Map<string, AnswerBatch>();
 
   /** @throws RangeError naming an invalid option and its value. */
   constructor(options: NegotiationCoordinatorOptions) {
@@ -228,26 +245,79 @@ export class NegotiationCoordinator {
    */
   async recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<RecordAnswerResult> {
     const parsed = answerSchema.safeParse(answer);
-    // Written inside the compare-and-set callback: the verdict of the attempt that decided.
-    const verdict: { reason?: IgnoredAnswerReason } = {};
-    const result = await this.sessions.update(id, (s) => {
-      const at = this.now();
-      const reason = parsed.success ? this.whyIgnored(s, round, participant, parsed.data, at) : "invalid";
-      verdict.reason = reason;
-      if (reason !== undefined || !parsed.success) return undefined;
-      currentRound(s).answers[participant] = { ...parsed.data, at };
-      const handler = this.handlers.get(s.type);
-      return (handler && advanceSession(s, at, handler)) ?? s;
+    return new Promise<RecordAnswerResult>((resolve, reject) => {
+      const item: QueuedAnswer = { round, participant, answer: parsed.success ? parsed.data : undefined, resolve, reject };
+      let batch = this.answerBatches.get(id);
+      if (batch === undefined) {
+        batch = { queued: [], flushing: false };
+        this.answerBatches.set(id, batch);
+      }
+      batch.queued.push(item);
+      if (!batch.flushing) {
+        batch.flushing = true;
+        // After the current turn's promise jobs: answers that arrive together (one fetch of
+        // replies, one release of waiting handlers) go in the first write together.
+        process.nextTick(() => void this.flushAnswers(id, batch));
+      }
     });
-    if (result === undefined) throw new SessionNotFoundError(id);
-    const { reason } = verdict;
-    if (reason !== undefined) {
-      const fields = { sessionId: id, round, participant, reason };
-      if (reason === "invalid" || reason === "not-a-participant") this.logger.warn("negotiation: answer ignored", fields);
-      else this.logger.debug("negotiation: answer ignored", fields);
-      return { recorded: false, reason, session: result.session };
+  }
+
+  /**
+   * Writes the answers queued for session `id`, as many as have arrived, in one compare-and-set;
+   * answers arriving meanwhile go in the next write. Participants asked together answer together,
+   * and one write per answer would make them contend: each compare-and-set lost to a sibling
+   * costs a read and a write again, so N answers cost O(N²) round trips instead of about two.
+   * Within a write, answers apply one by one in arrival order, with the rules after each — the
+   * same result as separate writes.
+   */
+  private async flushAnswers(id: string, batch: AnswerBatch): Promise<void> {
+    try {
+      while (batch.queued.length > 0) {
+        const items = batch.queued.splice(0);
+        // Written inside the compare-and-set callback: the verdicts of the attempt that decided.
+        const verdicts: (IgnoredAnswerReason | undefined)[] = [];
+        let result: Awaited<ReturnType<SessionStore["update"]>>;
+        try {
+          result = await this.sessions.update(id, (s) => {
+            verdicts.length = 0;
+            let next = s;
+            let changed = false;
+            const handler = this.handlers.get(s.type);
+            for (const item of items) {
+              const at = this.now();
+              const reason = item.answer === undefined ? "invalid" : this.whyIgnored(next, item.round, item.participant, item.answer, at);
+              verdicts.push(reason);
+              if (reason !== undefined || item.answer === undefined) continue;
+              currentRound(next).answers[item.participant] = { ...item.answer, at };
+              changed = true;
+              next = (handler && advanceSession(next, at, handler)) ?? next;
+            }
+            return changed ? next : undefined;
+          });
+        } catch (e) {
+          for (const item of items) item.reject(e);
+          continue;
+        }
+        items.forEach((item, i) => {
+          if (result === undefined) {
+            item.reject(new SessionNotFoundError(id));
+            return;
+          }
+          const reason = verdicts[i];
+          if (reason === undefined) {
+            item.resolve({ recorded: true, session: result.session });
+            return;
+          }
+          const fields = { sessionId: id, round: item.round, participant: item.participant, reason };
+          if (reason === "invalid" || reason === "not-a-participant") this.logger.warn("negotiation: answer ignored", fields);
+          else this.logger.debug("negotiation: answer ignored", fields);
+          item.resolve({ recorded: false, reason, session: result.session });
+        });
+      }
+    } finally {
+      batch.flushing = false;
+      this.answerBatches.delete(id);
     }
-    return { recorded: true, session: result.session };
   }
 
   private whyIgnored(

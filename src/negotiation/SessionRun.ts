@@ -38,8 +38,8 @@ export interface SessionRunContext {
   readonly pollMs: number;
   /** Applies the rules and returns the current document. @throws SessionNotFoundError */
   settle(id: string): Promise<NegotiationSession>;
-  /** Records an answer (idempotent per session, round and participant). */
-  recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<unknown>;
+  /** Records an answer (idempotent per session, round and participant); resolves with the session as written. */
+  recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<{ session: NegotiationSession }>;
   /** Sends the notices an ended session still owes. */
   deliverNotices(session: NegotiationSession): Promise<void>;
   /** Calls `onChange` when the session is written; resolves with the unsubscribe function. */
@@ -80,6 +80,8 @@ interface RoundAsks {
 export class SessionRun {
   private readonly wake = new Wakeup();
   private readonly rounds = new Map<number, RoundAsks>();
+  /** The session as an answer of this run ended it: no need to read it back. */
+  private ended: NegotiationSession | undefined;
 
   constructor(
     private readonly ctx: SessionRunContext,
@@ -104,7 +106,7 @@ export class SessionRun {
     try {
       for (;;) {
         this.signal?.throwIfAborted();
-        const session = await this.ctx.settle(this.id);
+        const session = this.ended ?? (await this.ctx.settle(this.id));
         if (session.state === "cancelled") throw new NegotiationCancelledError(this.id);
         if (session.state !== "open") {
           await this.ctx.deliverNotices(session);
@@ -127,7 +129,8 @@ export class SessionRun {
       if (deadlineTimer !== undefined) timers.clearTimeout(deadlineTimer);
       if (pollTimer !== undefined) timers.clearTimeout(pollTimer);
       for (const asks of this.rounds.values()) asks.controller.abort(new Error("the negotiation run ended"));
-      await unsubscribe().catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
+      // Not awaited: the outcome does not wait for the clean-up.
+      unsubscribe().catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
     }
   }
 
@@ -166,7 +169,8 @@ export class SessionRun {
     try {
       const answer = await this.ctx.channel.ask(participant, message, signal);
       // Recorded even if this run has ended meanwhile: an answer given is never thrown away.
-      await this.ctx.recordAnswer(session.id, round.n, participant, answer);
+      const { session: written } = await this.ctx.recordAnswer(session.id, round.n, participant, answer);
+      if (written.state !== "open") this.ended ??= written;
     } catch (e) {
       if (!signal.aborted) {
         this.ctx.logger.warn("negotiation: participant gave no answer; it stays missing until the round closes", {

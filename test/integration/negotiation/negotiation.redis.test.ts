@@ -110,7 +110,8 @@ describe("negotiation on Redis", () => {
     expect(outcome).toMatchObject({ state: "finalized", reason: "all-answered", answered: ["p1", "p2", "p3"], value: 100 });
     expect(outcome.contributions.map((c) => c.value)).toEqual([101, 99, 100]);
     const stored = await b.get(id);
-    expect(stored!.version).toBe(3);
+    // Two writes in all: A's for p1 and p2, who answered together, and B's for p3.
+    expect(stored!.version).toBe(2);
     expect(await b.openSessions()).toEqual([]);
     // What was left of A failed on its closed connection without touching anything.
     expect(await deadRun).toBe("dead");
@@ -150,8 +151,9 @@ describe("negotiation on Redis", () => {
     const stored = (await runner.get(id))!;
     const answers = stored.rounds[0]!.answers;
     expect(Object.keys(answers).sort()).toEqual([...participants].sort());
-    // One write per participant: the duplicates that won a participant are exactly those recorded by `other`.
-    expect(stored.version).toBe(10);
+    // Answers that arrive together are written together (one compare-and-set per coordinator at
+    // most, not one per answer); whichever write won a participant decides its recorded value.
+    expect(stored.version).toBeLessThanOrEqual(2);
     const recordedByOther = participants.filter((_, i) => results[i]!.recorded);
     console.info(
       `concurrent answers: ${recordedByOther.length} of 10 won by the side coordinator, ${10 - recordedByOther.length} by the channel`,

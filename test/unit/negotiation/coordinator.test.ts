@@ -78,6 +78,22 @@ describe("finalization", () => {
     expect(Object.keys(stored!.rounds[0]!.answers).sort()).toEqual(["a", "b", "c"]);
   });
 
+  it("writes answers that arrive together in one compare-and-set, quorum rules applied answer by answer", async () => {
+    const gate = new Manual();
+    const names = ["a", "b", "c", "d", "e"];
+    const channel = new LocalParticipants(Object.fromEntries(names.map((n) => [n, gate.handler])));
+    const c = world.coordinator({ channel, types });
+    const id = await startPrice(c, names, { quorum: 3 });
+    const run = c.run(id);
+    await flush();
+    gate.answer({ kind: "counter", value: 102, confidence: 0.5 }); // all five answer in one turn
+    const outcome = await run;
+    // One write for all five, not five contending ones; the rules after each answer closed the
+    // session at the third, so the last two count as answers to a closed session.
+    expect((await c.get(id))!.version).toBe(1);
+    expect(outcome).toMatchObject({ state: "finalized", reason: "quorum", answered: ["a", "b", "c"], missing: ["d", "e"] });
+  });
+
   it("finalizes when a quorum has answered, before the deadline, and stops asking the rest", async () => {
     const late = new Manual();
     const channel = new LocalParticipants({ a: answering({ kind: "accept" }), b: answering({ kind: "accept" }), c: late.handler });

@@ -1,0 +1,235 @@
+/**
+ * Negotiation benchmark: time for a signal-fusion negotiation to finalize with 3, 5 and 10
+ * participants, over Kafka (agents served by two other processes, sessions in Redis) and on the
+ * embedded default (in-memory transport and state), p50 and p99.
+ *
+ * One session is what `fabric.coordinateSignalFusion(symbol, signals, { participants: "remote" })`
+ * does: store the session, ask every agent in parallel through the call path (balancer, breakers,
+ * idempotency records), record each answer with a compare-and-set, fuse, finalize. Every agent
+ * counters the proposal, so each session fuses real answers; sessions run one after another.
+ *
+ * Usage: `npm run bench:negotiation` (Kafka on KAFKA_BROKERS, default 127.0.0.1:9092; Redis on
+ * REDIS_URL, default redis://127.0.0.1:6379). Knobs: BENCH_SESSIONS (300 per size),
+ * BENCH_SIZES ("3,5,10"), BENCH_TSX=1 (run the sources under tsx instead of the bundle).
+ * Writes bench/results/negotiation.json.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { Kafka, logLevel } from "kafkajs";
+import { KafkaTransport } from "../adapters/kafka/KafkaTransport.js";
+import { RedisStateStore } from "../adapters/redis/RedisStateStore.js";
+import { createFabric, type Fabric } from "../src/fabric.js";
+import { participantNode } from "../src/negotiation/RemoteParticipants.js";
+import type { Signal } from "../src/negotiation/NegotiationSession.js";
+import { isCallable } from "../src/nodes/pickReplica.js";
+import { createConsoleLogger } from "../src/observability/logger.js";
+import { deleteByPrefix } from "../test/support/checkpointerFactory.js";
+import { bundleEntries, repoRoot } from "./lib/bundle.js";
+import { sequential, type LoadResult } from "./lib/load.js";
+import { agentSignal } from "./lib/negotiationSignal.js";
+import { percentile, printTable, round, writeResults } from "./lib/stats.js";
+
+const env = process.env;
+const SESSIONS = Number(env.BENCH_SESSIONS ?? 300);
+const SIZES = (env.BENCH_SIZES ?? "3,5,10").split(",").map(Number);
+const BROKERS = (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
+const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const logger = createConsoleLogger({ name: "bench", level: "warn" });
+const AGENTS = Array.from({ length: Math.max(...SIZES) }, (_, i) => `agent${String(i + 1).padStart(2, "0")}`);
+
+type Figures = Record<string, number>;
+
+function summary(r: LoadResult): Figures {
+  return {
+    sessions: r.calls,
+    errors: r.errors,
+    p50_ms: round(percentile(r.latencies, 50)),
+    p90_ms: round(percentile(r.latencies, 90)),
+    p99_ms: round(percentile(r.latencies, 99)),
+    max_ms: round(percentile(r.latencies, 100)),
+  };
+}
+
+/** The agents' opening signals for a session of `size` participants. */
+function signalsOf(size: number): Record<string, Signal> {
+  return Object.fromEntries(AGENTS.slice(0, size).map((a) => [a, agentSignal(a)]));
+}
+
+/** Runs `SESSIONS` fusions of each size on `fabric` (after a warm-up) and returns their figures by size. */
+async function measure(fabric: Fabric, label: string): Promise<Record<string, Figures>> {
+  const out: Record<string, Figures> = {};
+  for (const size of SIZES) {
+    const signals = signalsOf(size);
+    const fuse = async (): Promise<void> => {
+      const result = await fabric.coordinateSignalFusion("AAPL", signals, { participants: "remote", deadlineMs: 10_000 });
+      if (result.outcome.reason !== "all-answered") throw new Error(`a session ended ${result.outcome.reason}, not all-answered`);
+    };
+    await sequential(30, fuse);
+    console.error(`[bench] ${label}: ${SESSIONS} sessions of ${size} participants…`);
+    const r = await sequential(SESSIONS, fuse);
+    if (r.errors > 0) console.error(`[bench] ${label}/${size}: ${r.errors} failed sessions, first:`, r.firstError);
+    out[String(size)] = summary(r);
+  }
+  return out;
+}
+
+async function memoryPhase(): Promise<Record<string, Figures>> {
+  const fabric = await createFabric({ logger, monitors: false });
+  try {
+    await fabric.serveParticipants(Object.fromEntries(AGENTS.map((a) => [a, () => ({ kind: "counter", ...agentSignal(a) }) as const])), {
+      concurrency: 16,
+    });
+    return await measure(fabric, "memory");
+  } finally {
+    await fabric.stop({ drainTimeoutMs: 1000 });
+  }
+}
+
+const participantsFile = env.BENCH_AGENTS_ENTRY ?? fileURLToPath(new URL("./lib/negotiationParticipants.ts", import.meta.url));
+
+async function spawnAgents(names: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(participantsFile, [], {
+    env: { ...process.env, ...childEnv, BENCH_PARTICIPANTS: names.join(",") },
+    execArgv: participantsFile.endsWith(".ts") ? ["--import", "tsx"] : [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`agent process exited with ${code} before it was ready`)));
+    child.on("message", (m: { type: string }) => {
+      if (m.type === "ready") resolve();
+    });
+  });
+  child.removeAllListeners("exit");
+  return child;
+}
+
+async function stopAgents(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.send({ type: "stop" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Waits until every agent has a callable replica in the caller's registry view. */
+async function waitForAgents(fabric: Fabric): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!AGENTS.every((a) => fabric.registry.replicas(participantNode(a)).some(isCallable))) {
+    if (Date.now() > deadline) throw new Error("the agents did not register within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function kafkaPhase(keyPrefix: string, topicPrefix: string): Promise<Record<string, Figures>> {
+  const childEnv = { KAFKA_BROKERS: BROKERS.join(","), REDIS_URL, BENCH_TOPIC_PREFIX: topicPrefix, BENCH_KEY_PREFIX: keyPrefix };
+  const children: ChildProcess[] = [];
+  let fabric: Fabric | undefined;
+  const store = RedisStateStore.fromUrl(REDIS_URL, { keyPrefix });
+  try {
+    console.error("[bench] kafka: starting 2 agent processes…");
+    children.push(
+      await spawnAgents(
+        AGENTS.filter((_, i) => i % 2 === 0),
+        childEnv,
+      ),
+    );
+    children.push(
+      await spawnAgents(
+        AGENTS.filter((_, i) => i % 2 === 1),
+        childEnv,
+      ),
+    );
+    fabric = await createFabric({
+      transport: new KafkaTransport({ brokers: BROKERS, topicPrefix, requestPartitions: 2, sweepStaleGroups: false, logger }),
+      state: store,
+      logger,
+      monitors: false,
+    });
+    await waitForAgents(fabric);
+    return await measure(fabric, "kafka");
+  } finally {
+    await fabric?.stop({ drainTimeoutMs: 2000 });
+    await store.close(); // a state store passed to the fabric stays open after stop()
+    await Promise.all(children.map(stopAgents));
+  }
+}
+
+async function cleanUp(keyPrefix: string, topicPrefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  await deleteByPrefix(redis, keyPrefix).finally(() => redis.quit());
+  const admin = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${topicPrefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${topicPrefix}.`));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const tag = randomBytes(4).toString("hex");
+  const keyPrefix = `lgf-bench-neg-${tag}`;
+  const topicPrefix = `lgfbenchneg${tag}`;
+  let results: { kafka: Record<string, Figures>; memory: Record<string, Figures> };
+  try {
+    console.error("[bench] in-memory transport…");
+    const memory = await memoryPhase();
+    results = { memory, kafka: await kafkaPhase(keyPrefix, topicPrefix) };
+  } finally {
+    await cleanUp(keyPrefix, topicPrefix);
+  }
+  const rows = (["kafka", "memory"] as const).flatMap((path) =>
+    Object.entries(results[path]).map(([size, f]) => ({ path, participants: Number(size), ...f })),
+  );
+  printTable("Signal-fusion negotiation, time to finalize (sessions one after another), ms", rows);
+  const p99 = results.kafka["5"]?.p99_ms;
+  if (p99 !== undefined)
+    console.log(`\ntarget: 5 participants over Kafka finalize with p99 <= 30 ms — p99 ${p99} ms: ${p99 <= 30 ? "met" : "not met"}`);
+  const path = writeResults("negotiation", {
+    kafka: pick(results.kafka),
+    memory: pick(results.memory),
+    _meta: { sessions: SESSIONS, agent_processes: 2, node: process.version, cpus: cpus().length, date: new Date().toISOString() },
+  });
+  console.log(`wrote ${path}`);
+}
+
+/** The `{ "<participants>": { p50_ms, p99_ms, … } }` shape of the results file. */
+function pick(figures: Record<string, Figures>): Record<string, Figures> {
+  return Object.fromEntries(Object.entries(figures).map(([size, f]) => [size, { ...f }]));
+}
+
+/** Runs the bundled program (see `lib/bundle.ts`), agent processes included; `BENCH_TSX=1` runs the sources. */
+async function launch(): Promise<number> {
+  const here = fileURLToPath(import.meta.url);
+  const outdir = await bundleEntries({
+    negotiation: here,
+    negotiationParticipants: join(dirname(here), "lib", "negotiationParticipants.ts"),
+  });
+  const child = spawn(process.execPath, [join(outdir, "negotiation.mjs")], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      BENCH_BUNDLED: "1",
+      BENCH_AGENTS_ENTRY: join(outdir, "negotiationParticipants.mjs"),
+      BENCH_RESULTS_DIR: join(repoRoot, "bench", "results"),
+    },
+  });
+  return await new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+}
+
+const run = env.BENCH_BUNDLED === "1" || env.BENCH_TSX === "1" ? main().then(() => 0) : launch();
+run.then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
