@@ -12,7 +12,7 @@ import { ConfigurationError, isFabricError, StateStoreError } from "../../src/er
 import type { QueueStats, StateStoreOptions } from "../../src/state/StateStore.js";
 import { StateStoreCore, type RawClaim, type RawStateOps } from "../../src/state/StateStoreCore.js";
 import type { QueueKeys } from "../../src/state/stateKeys.js";
-import { createRedisClient, validateKeyPrefix, type RedisClient, type RedisConnection } from "./createRedisClient.js";
+import { coalesceWrites, createRedisClient, validateKeyPrefix, type RedisClient, type RedisConnection } from "./createRedisClient.js";
 import * as lua from "./lua/stateScripts.js";
 
 /** Options of {@link RedisStateStore}. */
@@ -23,6 +23,13 @@ export interface RedisStateStoreOptions extends StateStoreOptions {
    * The subscriber connection is always the store's own and always closed.
    */
   ownsClient?: boolean;
+  /**
+   * Whether commands issued in one turn of the event loop leave in one socket write (see
+   * `coalesceWrites`): many concurrent node calls then cost far fewer syscalls. Standalone and
+   * Sentinel clients only. Default: true for a client the store creates, false for one passed in
+   * (it is the caller's).
+   */
+  coalesceWrites?: boolean;
 }
 
 /** The scripts as ioredis commands: name -> number of keys and source. Prefixed to stay clear of other commands on a shared client. */
@@ -332,7 +339,11 @@ export class RedisStateStore extends StateStoreCore {
     if (options.ownsClient !== undefined && typeof options.ownsClient !== "boolean") {
       throw new RangeError(`ownsClient must be a boolean (got ${JSON.stringify(options.ownsClient)})`);
     }
+    if (options.coalesceWrites !== undefined && typeof options.coalesceWrites !== "boolean") {
+      throw new RangeError(`coalesceWrites must be a boolean (got ${JSON.stringify(options.coalesceWrites)})`);
+    }
     const { client, owned } = createRedisClient(connection);
+    if (options.coalesceWrites ?? owned) coalesceWrites(client);
     return { client, ops: new RedisStateOps(client, options.ownsClient ?? owned) };
   }
 }
