@@ -8,7 +8,8 @@
  * same graph runs in one process with no servers (tests, demos, local development). Kafka and Redis
  * come from `langgraph-fabric/kafka` and `langgraph-fabric/redis`
  * (`new KafkaTransport({ brokers })`, `RedisStateStore.fromUrl(url)`); reading `KAFKA_BROKERS` and
- * `REDIS_URL` is their `fromEnv()`'s job, so this core never imports a client library.
+ * `REDIS_URL` is `createFabricFromEnv()`'s job (in `langgraph-fabric/kafka`), so this core never
+ * imports a client library.
  *
  * @module
  */
@@ -49,6 +50,8 @@ export interface FabricConfig {
   transport?: Transport;
   /** Where idempotency records, registry records and coordination state live. Default: an {@link InMemoryStateStore}. */
   state?: StateStore;
+  /** Whether {@link Fabric.stop} also closes `state`. Default: false for a store passed in (it is the caller's), true for the default one. */
+  closeState?: boolean;
   /** Replica registry. Default: a {@link StoreRegistry} over `state`. */
   registry?: Registry;
   /** Options of the default registry (heartbeat interval, expiry). Ignored when `registry` is given. */
@@ -167,7 +170,7 @@ export class Fabric {
     this.logger = config.logger ?? createConsoleLogger({ name: "fabric" });
     this.degraded = { ...degraded };
     this.healthCheckTimeoutMs = resolveDegradation(config).healthCheckTimeoutMs;
-    this.ownsState = config.state === undefined || degraded.state !== undefined;
+    this.ownsState = config.state === undefined || degraded.state !== undefined || config.closeState === true;
     this.state = config.state ?? new InMemoryStateStore();
     this.transport = config.transport ?? new InMemoryTransport({ logger: this.logger });
     this.registry = config.registry ?? new StoreRegistry(this.state, config.registryOptions);
@@ -192,7 +195,9 @@ export class Fabric {
       config.monitors,
     );
     if (config.transport === undefined && process.env.KAFKA_BROKERS) {
-      this.logger.info("KAFKA_BROKERS is set but no transport was given: using the in-memory transport (pass KafkaTransport.fromEnv())");
+      this.logger.info(
+        'KAFKA_BROKERS is set but no transport was given: using the in-memory transport (use createFabricFromEnv from "langgraph-fabric/kafka")',
+      );
     }
   }
 

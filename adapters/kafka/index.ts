@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 export { KafkaTransport } from "./KafkaTransport.js";
+export { createFabricFromEnv } from "./createFabricFromEnv.js";
+export type { FabricFromEnvOptions } from "./createFabricFromEnv.js";
 export { KAFKA_TRANSPORT_DEFAULTS } from "./kafkaDefaults.js";
 export type { KafkaTransportOptions } from "./kafkaDefaults.js";
 export { DEAD_LETTER_HEADERS } from "./DeadLetterSink.js";

@@ -1,0 +1,86 @@
+/**
+ * `createFabricFromEnv`: a fabric configured by the environment, as workers and runners in
+ * containers are — `KAFKA_BROKERS` and `REDIS_URL` make it distributed, neither keeps the
+ * embedded default.
+ *
+ * It lives in the Kafka entry because the core (`langgraph-fabric`) never imports a client
+ * library: a distributed fabric needs both adapters, and this is the one place that builds them.
+ *
+ * @module
+ */
+import { ConfigurationError } from "../../src/errors.js";
+import { createFabric, type Fabric, type FabricConfig } from "../../src/fabric.js";
+import { RedisStateStore } from "../redis/RedisStateStore.js";
+import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
+import { KafkaTransport } from "./KafkaTransport.js";
+import type { KafkaTransportOptions } from "./kafkaDefaults.js";
+
+/** Options of {@link createFabricFromEnv}: the fabric's own, plus options of the transport it builds. */
+export interface FabricFromEnvOptions extends Omit<FabricConfig, "transport" | "state" | "closeState"> {
+  /** Options of the `KafkaTransport` (brokers and `topicPrefix` come from the environment). */
+  kafka?: Omit<KafkaTransportOptions, "brokers" | "kafka">;
+}
+
+const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
+
+/**
+ * Creates and starts a fabric from the environment:
+ *
+ * - `KAFKA_BROKERS` (comma-separated `host:port`) and `REDIS_URL` (`redis://…`): a `KafkaTransport`
+ *   and a `RedisStateStore` (closed by `fabric.stop()`), so calls, registry, idempotency records
+ *   and coordination state are shared by every process with the same settings;
+ * - `FABRIC_PREFIX` (optional): the topic prefix and the key prefix, so several fabrics can share
+ *   one broker and one Redis;
+ * - neither variable: the embedded default, as `createFabric()`.
+ *
+ * ```ts
+ * import { createFabricFromEnv } from "langgraph-fabric/kafka";
+ * const fabric = await createFabricFromEnv();
+ * await fabric.serve(builder, { nodes: ["momentum"] });
+ * ```
+ *
+ * @throws ConfigurationError when only one of the two is set (a fabric spread over processes needs
+ *   both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
+ *   FabricUnavailableError when a server does not answer (see `degradation`).
+ */
+export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Fabric> {
+  const { kafka: kafkaOptions, ...config } = options;
+  const brokers = kafkaBrokersFromEnv(env);
+  const redisUrl = env.REDIS_URL?.trim() ?? "";
+  if (brokers === undefined && redisUrl === "") return createFabric(config);
+  if (brokers === undefined) {
+    throw new ConfigurationError("REDIS_URL is set but KAFKA_BROKERS is not", {
+      hint: 'a distributed fabric needs both: set KAFKA_BROKERS="host:9092" too (or unset REDIS_URL for the embedded default)',
+    });
+  }
+  if (redisUrl === "") {
+    throw new ConfigurationError("KAFKA_BROKERS is set but REDIS_URL is not", {
+      hint: "a distributed fabric needs both: set REDIS_URL=redis://host:6379 too (or unset KAFKA_BROKERS for the embedded default)",
+    });
+  }
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigurationError(`REDIS_URL "${redisUrl.replace(/:[^:@/]*@/, ":***@")}" is not a redis:// or rediss:// URL`, {
+      hint: "e.g. REDIS_URL=redis://127.0.0.1:6379",
+    });
+  }
+  const prefix = env.FABRIC_PREFIX?.trim() || undefined;
+  if (prefix !== undefined && !PREFIX.test(prefix)) {
+    throw new ConfigurationError(`FABRIC_PREFIX "${prefix}" must be 1-100 characters of [a-zA-Z0-9._-]`);
+  }
+  const transport = new KafkaTransport({
+    ...(config.logger ? { logger: config.logger } : {}),
+    ...kafkaOptions,
+    brokers,
+    ...(prefix === undefined ? {} : { topicPrefix: prefix }),
+  });
+  const state = RedisStateStore.fromUrl(redisUrl, prefix === undefined ? {} : { keyPrefix: prefix });
+  try {
+    const fabric = await createFabric({ ...config, transport, state, closeState: true });
+    // Degradation "fallback" replaced an unreachable Redis: this store is not used, let it go.
+    if (fabric.status().degraded.state !== undefined) await state.close().catch(() => undefined);
+    return fabric;
+  } catch (e) {
+    await state.close().catch(() => undefined);
+    throw e;
+  }
+}
