@@ -78,8 +78,8 @@ export interface StatusReport {
   negotiations: OpenNegotiation[];
 }
 
-/** Initiator names the library uses by default (negotiationNode, NegotiationCoordinator). */
-export const DEFAULT_INITIATORS = ["negotiation-node", "coordinator"] as const;
+/** Initiator names the library uses by default (negotiationNode, the fabric's coordination APIs, NegotiationCoordinator). */
+export const DEFAULT_INITIATORS = ["negotiation-node", "coordination", "coordinator"] as const;
 
 /** Reads everything the report shows from `fabric` (whose registry has loaded). */
 export async function gatherStatus(fabric: Fabric, connection: string, initiators: readonly string[]): Promise<StatusReport> {

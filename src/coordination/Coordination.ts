@@ -83,7 +83,7 @@ export class Coordination {
       pollMs: o.emergencyPollMs,
       retentionMs: o.retentionMs,
     });
-    const negotiation: NegotiationParts = { store: p.state, logger: p.logger, now, timers: o.injectedTimers, owner };
+    const negotiation: NegotiationParts = { store: p.state, logger: p.logger, now, timers: o.injectedTimers, owner: o.initiator };
     const remote = () => new RemoteParticipants(p.caller);
     this.fusion = new SignalFusion({ ...negotiation, remote, deadlineMs: o.fusionDeadlineMs });
     this.risk = new RiskAssessment({

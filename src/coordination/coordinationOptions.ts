@@ -25,6 +25,13 @@ export interface CoordinationOptions {
   riskRole?: string;
   /** Most compare-and-set attempts of one resource allocation (a count). Default 50. */
   maxAllocationAttempts?: number;
+  /**
+   * Initiator name of the signal-fusion and risk sessions this fabric starts: a replacement process
+   * finds the open sessions of a crashed one by it (`NegotiationCoordinator.openSessions`), and
+   * `langgraph-fabric status` lists them. Keep it stable across restarts; processes that share it
+   * may resume each other's sessions, which is safe (answers count once). Default `"coordination"`.
+   */
+  initiator?: string;
   /** The clock, epoch ms, of coordination (deadlines, records). Default `Date.now`. */
   now?: () => number;
   /** Timers of coordination (broadcast timeouts and polls, negotiation deadlines). Default: real, unref'd timers. */
@@ -40,6 +47,7 @@ export const COORDINATION_DEFAULTS = {
   riskDeadlineMs: 10_000, // ms
   riskRole: "risk",
   maxAllocationAttempts: 50, // compare-and-set attempts
+  initiator: "coordination",
 } as const;
 
 /** {@link CoordinationOptions} with defaults filled in and validated. */
@@ -48,6 +56,7 @@ export interface ResolvedCoordination {
   emergencyTimeoutMs: number;
   emergencyPollMs: number;
   retentionMs: number;
+  initiator: string;
   fusionDeadlineMs: number;
   riskDeadlineMs: number;
   riskRole: string;
@@ -70,11 +79,13 @@ export function resolveCoordination(options: CoordinationOptions = {}): Resolved
   }
   positiveInt("maxAllocationAttempts", o.maxAllocationAttempts);
   nonEmpty("riskRole", o.riskRole);
+  nonEmpty("initiator", o.initiator);
   return {
     agents: { ...options.agents },
     emergencyTimeoutMs: o.emergencyTimeoutMs,
     emergencyPollMs: o.emergencyPollMs,
     retentionMs: o.retentionMs,
+    initiator: o.initiator,
     fusionDeadlineMs: o.fusionDeadlineMs,
     riskDeadlineMs: o.riskDeadlineMs,
     riskRole: o.riskRole,

@@ -20,7 +20,7 @@ export interface NegotiationParts {
   now: () => number;
   /** Injected timers; `undefined` keeps the negotiation's own real timers. */
   timers: CoordinationTimers | undefined;
-  /** The initiator name of the sessions (the process's caller id). */
+  /** The initiator name of the sessions (`coordination.initiator`, stable across restarts). */
   owner: string;
 }
 

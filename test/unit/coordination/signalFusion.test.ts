@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { LocalParticipantMessage } from "../../../src/negotiation/LocalParticipants.js";
 import { median } from "../../../src/negotiation/strategies/median.js";
 import { isNoProposalError } from "../../../src/errors.js";
-import { Cluster } from "./harness.js";
+import { NegotiationCoordinator } from "../../../src/negotiation/NegotiationCoordinator.js";
+import { silentLogger } from "../../../src/observability/logger.js";
+import { Cluster, flush } from "./harness.js";
 
 let cluster: Cluster;
 afterEach(async () => {
@@ -63,6 +65,49 @@ describe("coordinateSignalFusion with local participants", () => {
     const retry = await b.coordinateSignalFusion("NVDA", { x: { value: -0.9, confidence: 1 } }, { sessionId: "fusion-nvda-1" });
     expect(retry.outcome).toEqual(first.outcome);
     expect(retry.decision).toBe("buy");
+  });
+
+  it("a replacement process finds a crashed one's open fusion by its stable initiator and finishes it", async () => {
+    cluster = new Cluster();
+    const [crashed, replacement, agents] = [await cluster.fabric(), await cluster.fabric(), await cluster.fabric()];
+    let answerSlow: (() => void) | undefined;
+    const answered: string[] = [];
+    await agents.serveParticipants({
+      quick: () => {
+        answered.push("quick");
+        return { kind: "accept" };
+      },
+      // Thinks until the first process is gone; its answer then goes to whoever asks again (the
+      // same idempotency key: the replacement's question is answered by this very call).
+      slow: () =>
+        new Promise((resolve) => {
+          answerSlow = () => {
+            answered.push("slow");
+            resolve({ kind: "counter", value: 0.2, confidence: 0.8 });
+          };
+        }),
+    });
+    await crashed.registry.refresh();
+    const signals = { quick: { value: 0.6, confidence: 0.9 }, slow: { value: 0.4, confidence: 0.9 } };
+    const abort = new AbortController();
+    const first = crashed.coordinateSignalFusion("AAPL", signals, { participants: "remote", signal: abort.signal });
+    const coordinator = new NegotiationCoordinator({ store: replacement.state, channel: replacement.participants(), logger: silentLogger });
+    let open: string[] = [];
+    for (let turn = 0; open.length === 0 || answered.length === 0; turn += 1) {
+      if (turn > 100) throw new Error(`no open session of initiator "coordination" (open: ${JSON.stringify(open)})`);
+      await flush();
+      open = await coordinator.openSessions("coordination");
+    }
+    abort.abort(new Error("the process died"));
+    await first.catch(() => undefined);
+    expect(open).toHaveLength(1);
+    await replacement.registry.refresh();
+    const resumed = replacement.coordinateSignalFusion("AAPL", signals, { participants: "remote", sessionId: open[0] });
+    await flush();
+    answerSlow?.();
+    expect((await resumed).outcome).toMatchObject({ state: "finalized", reason: "all-answered", answered: ["quick", "slow"] });
+    expect(answered).toEqual(["quick", "slow"]); // each agent answered once: quick's recorded answer was kept
+    expect(await coordinator.openSessions("coordination")).toEqual([]);
   });
 
   it("validates signals and options", async () => {
