@@ -29,6 +29,7 @@ import type { BreakerSnapshot } from "./resilience/ReplicaBreakers.js";
 import type { NoticeHandler, ParticipantHandler } from "./negotiation/LocalParticipants.js";
 import type { ParticipantChannel } from "./negotiation/ParticipantChannel.js";
 import { RemoteParticipants } from "./negotiation/RemoteParticipants.js";
+import { bindNegotiationNodes } from "./negotiation/bindNegotiationNodes.js";
 import type { ResilienceOptions } from "./resilience/resilienceOptions.js";
 import { RemoteNodeRunnable } from "./nodes/RemoteNodeRunnable.js";
 import type { Registry, ReplicaInfo } from "./registry/Registry.js";
@@ -222,7 +223,10 @@ export class Fabric {
    */
   distribute<B extends object>(builder: B, options: DistributeOptions): B {
     this.assertRunning("distribute");
-    return distributeBuilder(builder as B & GraphBuilderLike, options.nodes, (name) => this.remoteNode(name));
+    const copy = distributeBuilder(builder as B & GraphBuilderLike, options.nodes, (name) => this.remoteNode(name));
+    // Negotiation nodes keep their sessions in this fabric's store (Redis, distributed) and can ask its participants.
+    bindNegotiationNodes(copy, this, options.nodes);
+    return copy;
   }
 
   /** A runnable that calls remote replicas of `node` (use it as a node by hand: `addNode("x", fabric.remoteNode("x"))`). */

@@ -18,10 +18,15 @@
  * - neither: the embedded default — each participant answers with its own signal from the state
  *   (`signals`), so the node fuses the agents' signals with conflict detection in one round.
  *
+ * In a graph compiled from `fabric.distribute(builder, …)`, the fabric binds the node: sessions
+ * go to the fabric's state store (so, distributed, they are in Redis and survive the runner's
+ * crash) unless the node was given a `store` or `coordinator`, and with `remote: true` the
+ * participants are asked where they are served (`fabric.serveParticipants`, in any process).
+ *
  * @module
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { NoProposalError } from "../errors.js";
+import { ConfigurationError, NoProposalError } from "../errors.js";
 import { getIdempotencyKey } from "../nodes/idempotencyKey.js";
 import type { Logger } from "../observability/logger.js";
 import { InMemoryStateStore } from "../state/InMemoryStateStore.js";
@@ -69,6 +74,12 @@ export interface NegotiationNodeOptions<S, U> {
   store?: StateStore;
   /** How participants are asked when no coordinator is given. Default: answers from their signals in the state. */
   channel?: ParticipantChannel;
+  /**
+   * Ask the participants served with `fabric.serveParticipants` (in any process), who may counter
+   * the proposal, instead of answering from their signals in the state. Needs the fabric: compile
+   * the graph from `fabric.distribute(…)`. Not together with `channel` or `coordinator`. Default false.
+   */
+  remote?: boolean;
   /** Initiator name of sessions started without a coordinator. Default `"negotiation-node"`. */
   initiator?: string;
   /** Logger of the coordinator this node creates. */
@@ -83,6 +94,29 @@ export interface NegotiationUpdate {
 /** The node function: `(state, config) => update`. */
 export type NegotiationNodeFunction<S, U> = (state: S, config?: RunnableConfig) => Promise<U>;
 
+/** What a fabric lends a negotiation node it binds (see {@link bindNegotiationNode}). */
+export interface NegotiationNodeFabric {
+  /** The fabric's state store: where the bound node keeps its sessions (unless it has its own). */
+  readonly state: StateStore;
+  /** Participants served with `fabric.serveParticipants`, for `remote: true`. */
+  participants(): ParticipantChannel;
+  /** The fabric's logger. */
+  readonly logger: Logger;
+}
+
+const BIND = Symbol.for("langgraph-fabric:bind-negotiation-node");
+
+type Bindable<S, U> = NegotiationNodeFunction<S, U> & { [BIND]?: (fabric: NegotiationNodeFabric) => NegotiationNodeFunction<S, U> };
+
+/**
+ * The node function `fn` bound to `fabric` when it was made by {@link negotiationNode}, else
+ * `undefined`. `fabric.distribute` binds every negotiation node of the graph it distributes.
+ */
+export function bindNegotiationNode(fn: unknown, fabric: NegotiationNodeFabric): NegotiationNodeFunction<unknown, unknown> | undefined {
+  const bind = typeof fn === "function" ? (fn as Bindable<unknown, unknown>)[BIND] : undefined;
+  return bind?.(fabric);
+}
+
 const DEFAULT_INITIATOR = "negotiation-node";
 
 /**
@@ -95,6 +129,13 @@ const DEFAULT_INITIATOR = "negotiation-node";
 export function negotiationNode<S = Record<string, unknown>, U = NegotiationUpdate>(
   options: NegotiationNodeOptions<S, U>,
 ): NegotiationNodeFunction<S, U> {
+  const node: Bindable<S, U> = makeNode(options, undefined);
+  node[BIND] = (fabric) => makeNode(options, fabric);
+  return node;
+}
+
+/** The node function of `options`, bound to `fabric` when given. */
+function makeNode<S, U>(options: NegotiationNodeOptions<S, U>, fabric: NegotiationNodeFabric | undefined): NegotiationNodeFunction<S, U> {
   const given: unknown = options.participants;
   if (!Array.isArray(given) && typeof given !== "function")
     throw new RangeError(`participants must be an array of names or a function of the state (got ${typeof given})`);
@@ -104,9 +145,16 @@ export function negotiationNode<S = Record<string, unknown>, U = NegotiationUpda
   if (options.coordinator !== undefined && (options.store !== undefined || options.channel !== undefined)) {
     throw new RangeError("coordinator must not be given together with store or channel (got both): the coordinator has its own");
   }
+  if (options.remote !== undefined && typeof options.remote !== "boolean")
+    throw new RangeError(`remote must be a boolean (got ${JSON.stringify(options.remote)})`);
+  if (options.remote === true && (options.channel !== undefined || options.coordinator !== undefined)) {
+    throw new RangeError("remote must not be given together with channel or coordinator (got both): remote asks the fabric's participants");
+  }
   const handler: NegotiationTypeHandler = { ...options.hooks, strategy: options.strategy };
   const initiator = options.initiator ?? DEFAULT_INITIATOR;
-  let store: StateStore | undefined = options.store;
+  let store: StateStore | undefined = options.store ?? (options.coordinator === undefined ? fabric?.state : undefined);
+  const channel = options.channel ?? (options.remote === true ? fabric?.participants() : undefined);
+  const logger = options.logger ?? fabric?.logger;
   let channelCoordinator: NegotiationCoordinator | undefined;
   const storeOf = (): StateStore => (store ??= new InMemoryStateStore());
   const coordinatorFor = (
@@ -114,9 +162,13 @@ export function negotiationNode<S = Record<string, unknown>, U = NegotiationUpda
     participants: readonly string[],
   ): NegotiationCoordinator => {
     if (options.coordinator !== undefined) return options.coordinator;
-    const coordinatorOptions = { store: storeOf(), initiator, ...(options.logger ? { logger: options.logger } : {}) };
-    if (options.channel !== undefined)
-      return (channelCoordinator ??= new NegotiationCoordinator({ ...coordinatorOptions, channel: options.channel }));
+    const coordinatorOptions = { store: storeOf(), initiator, ...(logger ? { logger } : {}) };
+    if (channel !== undefined) return (channelCoordinator ??= new NegotiationCoordinator({ ...coordinatorOptions, channel }));
+    if (options.remote === true) {
+      throw new ConfigurationError("negotiationNode with remote: true runs outside a fabric", {
+        hint: "compile the graph from fabric.distribute(builder, { nodes }) so the fabric can lend its participants, or pass a channel",
+      });
+    }
     // Answers come from this call's state, so each call gets its own (cheap, I/O-free) coordinator.
     return new NegotiationCoordinator({ ...coordinatorOptions, channel: LocalParticipants.fromSignals(signals ?? {}, participants) });
   };
