@@ -13,6 +13,7 @@ import { KafkaTransport } from "../../../adapters/kafka/KafkaTransport.js";
 import { RedisSaver } from "../../../adapters/redis/RedisSaver.js";
 import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric } from "../../../src/fabric.js";
+import { NegotiationCoordinator } from "../../../src/negotiation/NegotiationCoordinator.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { runDemo } from "../../../examples/signal-fusion/demo.js";
 import { AGENTS, builder, type SignalFusionStateType } from "../../../examples/signal-fusion/graph.js";
@@ -97,6 +98,12 @@ describe("signal-fusion demo over Kafka and Redis", () => {
       }
     }
     expect(servedBy.size).toBeGreaterThanOrEqual(1);
+    // The fuse node's negotiations went to the fabric's store (Redis), one session per symbol, all
+    // finalized: a replacement runner would resume them rather than negotiate again.
+    const sessionKeys = await redis.keys(`${prefix}:kv:*session%3Anode-*`); // test only
+    expect(sessionKeys).toHaveLength(DEFAULT_SYMBOLS.length);
+    const sessions = new NegotiationCoordinator({ store: state, channel: fabric.participants(), logger: silentLogger });
+    expect(await sessions.openSessions("negotiation-node")).toEqual([]);
     const replicas = fabric.status().replicas;
     for (const agent of AGENTS) expect(replicas[agent]).toHaveLength(2);
   });
