@@ -9,6 +9,7 @@
 export * from "./strategies/index.js";
 export { advanceSession, currentRound, missingParticipants } from "./advanceSession.js";
 export { LocalParticipants } from "./LocalParticipants.js";
+export { MixedParticipants } from "./MixedParticipants.js";
 export type { LocalParticipantMessage, LocalParticipantsOptions, NoticeHandler, ParticipantHandler } from "./LocalParticipants.js";
 export { NegotiationCoordinator } from "./NegotiationCoordinator.js";
 export type { IgnoredAnswerReason, NegotiationCoordinatorOptions, RecordAnswerResult } from "./NegotiationCoordinator.js";
