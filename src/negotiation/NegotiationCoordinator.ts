@@ -170,11 +170,16 @@ export class NegotiationCoordinator {
    *   reason of `signal` when it aborts (the session stays open for a later `resume`).
    */
   async run(id: string, signal?: AbortSignal): Promise<NegotiationOutcome> {
-    const session = await this.sessions.get(id);
+    // The copy this process just wrote (start) is enough to know the type; the run reads or writes
+    // the stored document before it trusts anything else.
+    const session = this.sessions.cached(id) ?? (await this.sessions.get(id));
     if (session === undefined) throw new SessionNotFoundError(id);
-    this.handlerFor(session.type, id);
+    const handler = this.handlerFor(session.type, id);
     const run = new SessionRun(
       {
+        // A copy with nothing for the rules to do can be acted on (asked about) without a read:
+        // asks are idempotent and answers to a session changed meanwhile are checked when recorded.
+        initial: session.state === "open" && advanceSession(session, this.now(), handler) === undefined ? session : undefined,
         channel: this.channel,
         logger: this.logger,
         now: this.now,

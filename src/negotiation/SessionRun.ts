@@ -31,6 +31,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a {@link SessionRun} needs from its coordinator. */
 export interface SessionRunContext {
+  /** The session as known without a read, when the rules have nothing to do on it; else `undefined`. */
+  readonly initial: NegotiationSession | undefined;
   readonly channel: ParticipantChannel;
   readonly logger: Logger;
   readonly now: () => number;
@@ -100,13 +102,18 @@ export class SessionRun {
     const { timers } = this.ctx;
     const onAbort = (): void => this.wake.notify();
     this.signal?.addEventListener("abort", onAbort);
-    const unsubscribe = await this.ctx.subscribe(this.id, () => this.wake.notify());
+    // Subscribed while the first questions go out: notifications matter only once this run waits.
+    const subscribing = this.ctx.subscribe(this.id, () => this.wake.notify());
+    subscribing.catch(() => undefined); // surfaced by the await before the first wait
+    let subscribed = false;
+    let known = this.ctx.initial;
     let deadlineTimer: unknown;
     let pollTimer: unknown;
     try {
       for (;;) {
         this.signal?.throwIfAborted();
-        const session = this.ended ?? (await this.ctx.settle(this.id));
+        const session = this.ended ?? known ?? (await this.ctx.settle(this.id));
+        known = undefined;
         if (session.state === "cancelled") throw new NegotiationCancelledError(this.id);
         if (session.state !== "open") {
           await this.ctx.deliverNotices(session);
@@ -122,6 +129,10 @@ export class SessionRun {
           pollTimer = undefined;
           this.wake.notify();
         }, this.ctx.pollMs);
+        if (!subscribed) {
+          await subscribing;
+          subscribed = true;
+        }
         await this.wake.wait();
       }
     } finally {
@@ -130,7 +141,9 @@ export class SessionRun {
       if (pollTimer !== undefined) timers.clearTimeout(pollTimer);
       for (const asks of this.rounds.values()) asks.controller.abort(new Error("the negotiation run ended"));
       // Not awaited: the outcome does not wait for the clean-up.
-      unsubscribe().catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
+      subscribing
+        .then((unsubscribe) => unsubscribe())
+        .catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
     }
   }
 

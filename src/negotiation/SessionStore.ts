@@ -45,15 +45,33 @@ export interface UpdateResult {
   changed: boolean;
 }
 
+/** Documents this process last wrote or read, kept to try a compare-and-set without reading first. */
+const KNOWN_LIMIT = 1_000;
+const COPIES = new WeakMap<StateStore, { known: Map<string, Read>; knownIndexes: Map<string, unknown> }>();
+
 /** Reads and writes session documents; see the module comment for the layout. */
 export class SessionStore {
   private readonly kv: KeyValueStore;
+  /**
+   * The session documents (and open-session indexes) as this process last wrote or read them. A
+   * write first tries its compare-and-set against this copy, saving the read: usually this process
+   * is the only writer. The copy is never trusted for a "no change" verdict (a stale copy could
+   * hide another process's write), only as the expected value of a compare-and-set, which the
+   * store checks.
+   */
+  private readonly known: Map<string, Read>;
+  private readonly knownIndexes: Map<string, unknown>;
 
   constructor(
     private readonly store: StateStore,
     private readonly options: SessionStoreOptions,
   ) {
     this.kv = store.namespace("negotiation");
+    // Shared by every SessionStore on this state store (coordinators are often made per call).
+    let copies = COPIES.get(store);
+    if (copies === undefined) COPIES.set(store, (copies = { known: new Map(), knownIndexes: new Map() }));
+    this.known = copies.known;
+    this.knownIndexes = copies.knownIndexes;
   }
 
   /** Writes `session` if no session has its id; returns the stored one (this one, or the one already there). */
@@ -61,6 +79,7 @@ export class SessionStore {
     // Indexed first: a crash in between leaves an id that the next read prunes, never an unlisted open session.
     await this.indexOpen(session.initiator, session.id, true);
     if (await this.kv.setIfAbsent(sessionKey(session.id), session, { ttlMs: this.ttlOf(session) })) {
+      this.remember(session.id, { session, raw: session });
       this.announce(session);
       return { session, created: true };
     }
@@ -84,22 +103,43 @@ export class SessionStore {
    * @throws NegotiationContentionError after `maxUpdateAttempts` lost compare-and-sets in a row.
    */
   async update(id: string, change: (session: NegotiationSession) => NegotiationSession | undefined): Promise<UpdateResult | undefined> {
-    for (let attempt = 0; attempt < this.options.maxUpdateAttempts; attempt += 1) {
-      const current = await this.read(id);
+    // First against the copy this process knows (no read), then against fresh reads.
+    let current: Read | undefined = this.known.get(id);
+    let fromCopy = current !== undefined;
+    for (let attempt = 0; attempt < this.options.maxUpdateAttempts;) {
+      if (!fromCopy) {
+        current = await this.read(id);
+        if (current === undefined) return undefined;
+      }
       if (current === undefined) return undefined;
       // A JSON round trip: the document is JSON by its schema, and this is several times cheaper than structuredClone.
       const next = change(JSON.parse(JSON.stringify(current.session)) as NegotiationSession);
-      if (next === undefined) return { session: current.session, changed: false };
+      if (next === undefined) {
+        if (fromCopy) {
+          fromCopy = false; // "nothing to do" must be judged on the stored document
+          continue;
+        }
+        return { session: current.session, changed: false };
+      }
       const written: NegotiationSession = { ...next, version: current.session.version + 1, updatedAt: this.options.now() };
       if (await this.kv.compareAndSet(sessionKey(id), current.raw, written, { ttlMs: this.ttlOf(written) })) {
+        this.remember(id, { session: written, raw: written });
         // Neither the advisory index nor the notification is awaited: the writer has what it needs,
         // an index entry left behind is pruned when read, and subscribers poll as well.
         if (current.session.state === "open" && written.state !== "open") void this.indexOpen(written.initiator, id, false);
         this.announce(written);
         return { session: written, changed: true };
       }
+      if (fromCopy) this.known.delete(id);
+      else attempt += 1; // a lost race; a stale copy does not count as an attempt
+      fromCopy = false;
     }
     throw new NegotiationContentionError(id, this.options.maxUpdateAttempts);
+  }
+
+  /** The session as this process last wrote or read it, without I/O (possibly stale: for reads that tolerate it). */
+  cached(id: string): NegotiationSession | undefined {
+    return this.known.get(id)?.session;
   }
 
   /** Calls `onChange` after each write of session `id` (by any process on the same store). Fire and forget: poll too. */
@@ -118,14 +158,25 @@ export class SessionStore {
 
   private async read(id: string): Promise<Read | undefined> {
     const raw = await this.kv.get(sessionKey(id));
-    if (raw === undefined) return undefined;
+    if (raw === undefined) {
+      this.known.delete(id);
+      return undefined;
+    }
     const parsed = sessionSchema.safeParse(raw);
     if (!parsed.success) {
       throw new SerializationError(`negotiation session "${id}" in the state store is not a valid session: ${parsed.error.message}`, {
         hint: "it was written by an incompatible version or by hand; delete it or finish it with that version",
       });
     }
-    return { session: parsed.data, raw };
+    const read = { session: parsed.data, raw };
+    this.remember(id, read);
+    return read;
+  }
+
+  private remember(id: string, read: Read): void {
+    this.known.delete(id); // re-inserted last: the map's order is the eviction order
+    this.known.set(id, read);
+    if (this.known.size > KNOWN_LIMIT) this.known.delete(this.known.keys().next().value as string);
   }
 
   private ttlOf(session: NegotiationSession): number {
@@ -148,16 +199,29 @@ export class SessionStore {
   /** Adds or removes `id` in the initiator's index. Advisory: a failure is logged, never thrown. */
   private async indexOpen(initiator: string, id: string, add: boolean): Promise<void> {
     try {
-      for (let attempt = 0; attempt < this.options.maxUpdateAttempts; attempt += 1) {
-        const raw = await this.kv.get(indexKey(initiator));
+      // As for sessions: first against the copy this process last wrote (no read), then fresh.
+      let fromCopy = this.knownIndexes.has(initiator);
+      for (let attempt = 0; attempt < this.options.maxUpdateAttempts;) {
+        const raw = fromCopy ? this.knownIndexes.get(initiator) : await this.kv.get(indexKey(initiator));
         const ids = Array.isArray(raw) ? raw.filter((v): v is string => typeof v === "string") : [];
-        if (ids.includes(id) === add) return;
+        if (ids.includes(id) === add && !fromCopy) return;
+        if (ids.includes(id) === add) {
+          fromCopy = false; // judged on the stored index, not the copy
+          continue;
+        }
         const next = add ? [...ids, id] : ids.filter((i) => i !== id);
         const written =
           next.length === 0
             ? raw === undefined || (await this.kv.compareAndDelete(indexKey(initiator), raw))
             : await this.kv.compareAndSet(indexKey(initiator), raw, next);
-        if (written) return;
+        if (written) {
+          if (next.length === 0) this.knownIndexes.delete(initiator);
+          else this.knownIndexes.set(initiator, next);
+          return;
+        }
+        this.knownIndexes.delete(initiator);
+        if (!fromCopy) attempt += 1;
+        fromCopy = false;
       }
       this.options.logger.warn("negotiation: gave up updating the open-session index", { initiator, id });
     } catch (e) {
