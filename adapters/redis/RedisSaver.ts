@@ -23,6 +23,7 @@ import { FastJsonPlusSerializer } from "../../src/serde/FastJsonPlusSerializer.j
 import { createRedisClient, validateKeyPrefix, watchConnection, type RedisClient, type RedisConnection } from "./createRedisClient.js";
 import { LIST_SEP, SEP, blobField, checkpointField, threadIndexKey, threadKeys, writeField, type ThreadKeys } from "./checkpointKeys.js";
 import { defineCheckpointScripts, type CheckpointScripts } from "./defineCheckpointScripts.js";
+import { pruneThreadIndex } from "./lua/checkpointScripts.js";
 
 /** Options of {@link RedisSaver}. */
 export interface RedisSaverOptions {
@@ -68,7 +69,17 @@ type RawCheckpoint = [
 /** Blob of a channel that has a version but no value (it was cleared). */
 const EMPTY_BLOB = `empty${SEP}`;
 
+const END_WAIT_MS = 2000; // longest end() waits for the client's "end" event after QUIT
 const THREAD_INDEX_CACHE_LIMIT = 10_000; // thread ids known to be in the thread index
+// ms; longest a Cluster saver trusts its memory that a thread is indexed. Another process may
+// delete the thread (and unindex it) meanwhile; re-adding once a minute bounds how long a thread
+// written again afterwards stays out of the index.
+const THREAD_INDEX_CACHE_MAX_MS = 60_000;
+
+/** The prune script as an ioredis command (registered here: it is needed by `list()` only). */
+interface PruneCommand {
+  lgfPruneThreadIndex(...args: string[]): Promise<number>;
+}
 
 /**
  * A LangGraph checkpointer on plain Redis (no modules): standalone, Sentinel or Cluster.
@@ -90,7 +101,8 @@ export class RedisSaver extends BaseCheckpointSaver {
   private readonly ttlMs: number;
   private readonly refreshOnRead: boolean;
   private readonly scripts: CheckpointScripts;
-  private readonly indexedThreads = new Set<string>();
+  /** Cluster only: thread id -> time (performance.now(), ms) until which it is known to be indexed. */
+  private readonly indexedThreads = new Map<string, number>();
   private readonly random: () => number;
   private readonly isCluster: boolean;
 
@@ -115,6 +127,7 @@ export class RedisSaver extends BaseCheckpointSaver {
     this.isCluster = client instanceof Cluster;
     if (owned) watchConnection(client, merged.logger ?? createConsoleLogger({ name: "RedisSaver" }), "RedisSaver");
     this.scripts = defineCheckpointScripts(client);
+    if (!("lgfPruneThreadIndex" in client)) client.defineCommand("lgfPruneThreadIndex", { numberOfKeys: 6, lua: pruneThreadIndex });
   }
 
   /** Creates a saver for a Redis URL and checks that Redis answers. */
@@ -129,9 +142,22 @@ export class RedisSaver extends BaseCheckpointSaver {
     await this.run("setup", this.client.ping());
   }
 
-  /** Closes the connection if this saver created it; a client passed in is left open. */
+  /**
+   * Closes the connection if this saver created it, and resolves once its sockets are closed
+   * (QUIT alone resolves earlier, on the reply: a Cluster client is then still disconnecting); a
+   * client passed in is left open.
+   */
   async end(): Promise<void> {
-    if (this.owned && this.client.status !== "end") await this.client.quit().catch(() => this.client.disconnect());
+    const client = this.client;
+    if (!this.owned || client.status === "end") return;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      client.once("end", resolve);
+      timer = setTimeout(resolve, END_WAIT_MS).unref();
+    });
+    await client.quit().catch(() => client.disconnect());
+    await ended;
+    clearTimeout(timer);
   }
 
   /**
@@ -166,6 +192,8 @@ export class RedisSaver extends BaseCheckpointSaver {
     const threads = threadId !== undefined ? [threadId] : this.allThreads();
     for await (const thread of threads) {
       const members = await this.listMembers(thread, ns, beforeId);
+      // Threads expire (ttlMs) without telling the index; an empty one found here may be gone.
+      if (members.length === 0 && threadId === undefined) await this.pruneThread(thread);
       for (const member of members) {
         const sep = member.indexOf(SEP);
         const memberNs = member.slice(0, sep);
@@ -217,9 +245,11 @@ export class RedisSaver extends BaseCheckpointSaver {
       threadId,
     ];
     if (this.isCluster) {
-      // The thread index lives in another slot: index first (once per process and thread), then write.
-      await this.indexThread(threadId);
+      // The thread index lives in another slot, so it is a second command; it comes after the write
+      // so that a concurrent prune (which re-checks the keys after SREM) cannot drop this thread.
+      const sentAt = performance.now();
       await this.run("put", this.scripts.lgfPutCheckpoint(...keys, ...head, ...args));
+      await this.indexThread(threadId, sentAt);
     } else {
       await this.run("put", this.scripts.lgfPutCheckpointIndexed(...keys, threadIndexKey(this.prefix), ...head, ...args));
     }
@@ -353,12 +383,39 @@ export class RedisSaver extends BaseCheckpointSaver {
     } while (cursor !== "0");
   }
 
-  /** Adds a thread to the thread index once per process (it is only needed by cross-thread `list`). */
-  private async indexThread(threadId: string): Promise<void> {
-    if (this.indexedThreads.has(threadId)) return;
+  /**
+   * Cluster only: adds a thread to the thread index (needed by cross-thread `list` only), skipping
+   * the command while this process knows the thread is indexed. That knowledge holds while the keys
+   * written by the put at `sentAt` cannot have expired (and so cannot have been pruned): for half
+   * the TTL, capped at {@link THREAD_INDEX_CACHE_MAX_MS}.
+   */
+  private async indexThread(threadId: string, sentAt: number): Promise<void> {
+    const knownUntil = this.indexedThreads.get(threadId);
+    if (knownUntil !== undefined && performance.now() < knownUntil) return;
     await this.run("put", this.client.sadd(threadIndexKey(this.prefix), threadId));
     if (this.indexedThreads.size >= THREAD_INDEX_CACHE_LIMIT) this.indexedThreads.clear();
-    this.indexedThreads.add(threadId);
+    const window = this.ttlMs > 0 ? Math.min(this.ttlMs / 2, THREAD_INDEX_CACHE_MAX_MS) : THREAD_INDEX_CACHE_MAX_MS;
+    this.indexedThreads.set(threadId, sentAt + window);
+  }
+
+  /**
+   * Removes a thread that has no key left from the thread index, so that the index of a saver
+   * with a TTL converges. On standalone and Sentinel one script checks and removes atomically
+   * (puts index in the same script). On Cluster the index lives in another slot: check, remove,
+   * then check again and re-add if a put landed in between (puts index after writing, so the
+   * second check sees its keys).
+   */
+  private async pruneThread(threadId: string): Promise<void> {
+    const keys = threadKeys(this.prefix, threadId);
+    const index = threadIndexKey(this.prefix);
+    this.indexedThreads.delete(threadId);
+    if (!this.isCluster) {
+      await this.run("list", (this.client as unknown as PruneCommand).lgfPruneThreadIndex(...keys, index, threadId));
+      return;
+    }
+    if ((await this.run("list", this.client.exists(...keys))) > 0) return;
+    await this.run("list", this.client.srem(index, threadId));
+    if ((await this.run("list", this.client.exists(...keys))) > 0) await this.run("list", this.client.sadd(index, threadId));
   }
 
   /**

@@ -12,7 +12,15 @@ import { ConfigurationError, isFabricError, StateStoreError } from "../../src/er
 import type { QueueStats, StateStoreOptions } from "../../src/state/StateStore.js";
 import { StateStoreCore, type RawClaim, type RawStateOps } from "../../src/state/StateStoreCore.js";
 import type { QueueKeys } from "../../src/state/stateKeys.js";
-import { coalesceWrites, createRedisClient, validateKeyPrefix, type RedisClient, type RedisConnection } from "./createRedisClient.js";
+import { createConsoleLogger } from "../../src/observability/logger.js";
+import {
+  coalesceWrites,
+  createRedisClient,
+  validateKeyPrefix,
+  watchConnection,
+  type RedisClient,
+  type RedisConnection,
+} from "./createRedisClient.js";
 import * as lua from "./lua/stateScripts.js";
 
 /** Options of {@link RedisStateStore}. */
@@ -343,6 +351,8 @@ export class RedisStateStore extends StateStoreCore {
       throw new RangeError(`coalesceWrites must be a boolean (got ${JSON.stringify(options.coalesceWrites)})`);
     }
     const { client, owned } = createRedisClient(connection);
+    // A client without an "error" listener makes ioredis print every failed reconnect; log once per outage instead.
+    if (owned) watchConnection(client, createConsoleLogger({ name: "RedisStateStore" }), "RedisStateStore");
     if (options.coalesceWrites ?? owned) coalesceWrites(client);
     return { client, ops: new RedisStateOps(client, options.ownsClient ?? owned) };
   }

@@ -1,6 +1,10 @@
 // Smoke test of the test infrastructure itself: the services the global setup provides, and the
 // private Redis servers and clusters that other integration tests start.
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -94,5 +98,40 @@ describe("private Redis servers", () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe("scripts/services.mjs", () => {
+  const script = fileURLToPath(new URL("../../scripts/services.mjs", import.meta.url));
+  // The global setup exports REDIS_URL and KAFKA_BROKERS, which make the script only check those
+  // servers. When they are the local defaults, drop them so that `up` takes its real path (pid
+  // file, start lock, "already answering") — never a second broker, since one answers.
+  const local = inject("redisUrl") === "redis://127.0.0.1:6379" && inject("kafkaBrokers").join(",") === "127.0.0.1:9092";
+  const env = { ...process.env };
+  if (local) {
+    delete env.REDIS_URL;
+    delete env.KAFKA_BROKERS;
+  }
+  const run = async (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    promisify(execFile)(process.execPath, [script, ...args], { env, cwd: path.dirname(path.dirname(script)), timeout: 60_000 });
+  interface Status {
+    redis: { answers: boolean; pid: number | null };
+    kafka: { answers: boolean; pid: number | null; clusterId: string | null };
+  }
+  const status = async (): Promise<Status> => JSON.parse((await run("status", "--json")).stdout) as Status;
+
+  it("`up` while the services run is quick, starts nothing and keeps the same broker; `status --json` reports both answering", async () => {
+    const before = await status();
+    expect(before.redis.answers).toBe(true);
+    expect(before.kafka.answers).toBe(true);
+
+    const t0 = Date.now();
+    const up = await run("up", "--json"); // rejects on a non-zero exit
+    expect(Date.now() - t0).toBeLessThan(10_000); // a broker start alone takes longer on this machine
+    expect(JSON.parse(up.stdout)).toMatchObject({ started: { redis: false, kafka: false } });
+    if (local && before.kafka.pid !== null) expect(up.stderr).toContain(`already answering at 127.0.0.1:9092 (pid ${before.kafka.pid})`);
+
+    const after = await status();
+    expect(after).toEqual(before); // same pids (null when another checkout started them), same cluster id
   });
 });

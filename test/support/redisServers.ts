@@ -2,7 +2,7 @@
 // The machine's Redis on 6379 is shared by everything else, so such tests never touch it; they
 // start their own servers on spare loopback ports here and stop them afterwards.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -160,6 +160,8 @@ class ManagedRedisServer implements RedisServerHandle {
     readonly dir: string,
     public port: number,
     private readonly argsFor: (port: number, dir: string) => string[],
+    /** Arguments before the defaults: a config file must come first (Sentinel's does). */
+    private readonly leadingArgsFor: (port: number, dir: string) => string[] = () => [],
   ) {
     this.logFile = path.join(dir, "redis.log");
   }
@@ -177,6 +179,7 @@ class ManagedRedisServer implements RedisServerHandle {
   async spawnOn(port: number): Promise<void> {
     this.port = port;
     const args = [
+      ...this.leadingArgsFor(port, this.dir),
       "--port",
       String(port),
       "--bind",
@@ -250,12 +253,13 @@ async function launch(
   options: RedisServerOptions,
   cluster: boolean,
   argsFor: (port: number, dir: string) => string[],
+  leadingArgsFor?: (port: number, dir: string) => string[],
 ): Promise<ManagedRedisServer> {
   installHooks();
   const dir = mkdtempSync(path.join(os.tmpdir(), `fabric-redis-${process.pid}-`));
   tempDirs.add(dir);
   const extra = options.args ?? [];
-  const server = new ManagedRedisServer(dir, 0, (port, d) => [...argsFor(port, d), ...extra]);
+  const server = new ManagedRedisServer(dir, 0, (port, d) => [...argsFor(port, d), ...extra], leadingArgsFor);
   // A free port can be taken between the check and redis-server's bind: try a few others then.
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort(cluster));
@@ -277,17 +281,23 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   return launch(options, false, () => []);
 }
 
-async function clusterInfo(port: number): Promise<string> {
+/** One command on a fresh connection, without retries; `undefined` when the server does not answer. */
+async function askOnce(port: number, command: string, ...args: string[]): Promise<unknown> {
   const client = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on("error", () => undefined); // the rejected command carries the error
   try {
     await client.connect();
-    return String(await client.call("CLUSTER", "INFO"));
+    return await client.call(command, ...args);
   } catch {
-    return "";
+    return undefined;
   } finally {
     client.disconnect();
   }
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  const info = await askOnce(port, "CLUSTER", "INFO");
+  return typeof info === "string" ? info : "";
 }
 
 /**
@@ -330,4 +340,161 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw error;
   }
   return { nodes: servers.map((s) => ({ host: HOST, port: s.port })), servers, stop };
+}
+
+/** Options of {@link startRedisSentinel}. */
+export interface RedisSentinelOptions {
+  /** Name the sentinels monitor the master under (the `name` of an ioredis Sentinel connection); default `"fabric-master"`. */
+  name?: string;
+  /** Number of replicas of the master, at least 1 (a failover needs one); default 1. */
+  replicas?: number;
+  /** Number of sentinel processes, at least 1; default 1. The quorum is a majority of them. */
+  sentinels?: number;
+  /** `down-after-milliseconds`: how long the master may be silent before it counts as down, in ms; default 1000. */
+  downAfterMs?: number;
+  /** `failover-timeout`, in ms; default 5000. */
+  failoverTimeoutMs?: number;
+}
+
+/** A master, its replicas and the sentinels that monitor them: all private servers. */
+export interface RedisSentinelHandle {
+  /** The name the master is monitored under. */
+  readonly name: string;
+  /** Sentinel addresses, for a `{ sentinels, name }` connection. */
+  readonly sentinels: { host: string; port: number }[];
+  /** The data servers: the initial master first, then its replicas. */
+  readonly servers: RedisServerHandle[];
+  /** The sentinel processes. */
+  readonly sentinelServers: RedisServerHandle[];
+  /** The master's address as the sentinels report it now. */
+  masterAddress(): Promise<{ host: string; port: number }>;
+  /** Waits until every online replica has everything the current master has written so far. */
+  waitForReplication(timeoutMs?: number): Promise<void>;
+  /** Waits until the sentinels report, and the server confirms, a master other than the one on `oldPort`. */
+  waitForFailover(oldPort: number, timeoutMs?: number): Promise<RedisServerHandle>;
+  /** Stops the sentinels, then every data server. */
+  stop(): Promise<void>;
+}
+
+const SENTINEL_READY_TIMEOUT_MS = 15_000;
+
+/** Polls `probe` every 100 ms until it returns a value, or throws naming `what` after `timeoutMs`. */
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** `INFO replication` as a map of its `field:value` lines. */
+async function replicationInfo(port: number): Promise<Map<string, string> | undefined> {
+  const info = await askOnce(port, "INFO", "replication");
+  if (typeof info !== "string") return undefined;
+  const lines = info.split("\r\n").filter((line) => line.includes(":"));
+  return new Map(lines.map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1)]));
+}
+
+/** A Sentinel reply of flat `[field, value, …]` arrays as records. */
+function sentinelRecords(reply: unknown): Record<string, string>[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.map((flat: string[]) => Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1] ?? ""]] : []))));
+}
+
+/**
+ * Starts a master, `replicas` replicas (`--replicaof`) and `sentinels` sentinels
+ * (`redis-server <conf> --sentinel`) monitoring it, and waits until replication is up and every
+ * sentinel sees every replica (and, with several, each other), so a failover can start at once.
+ */
+export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelHandle> {
+  const name = options.name ?? "fabric-master";
+  const replicaCount = options.replicas ?? 1;
+  const sentinelCount = options.sentinels ?? 1;
+  const downAfterMs = options.downAfterMs ?? 1000;
+  const failoverTimeoutMs = options.failoverTimeoutMs ?? 5000;
+  for (const [field, value] of Object.entries({ replicas: replicaCount, sentinels: sentinelCount, downAfterMs, failoverTimeoutMs })) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${field} must be a positive integer, got ${value}`);
+  }
+  const servers: ManagedRedisServer[] = [];
+  const sentinelServers: ManagedRedisServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(sentinelServers.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  const masterAddress = async (): Promise<{ host: string; port: number }> => {
+    for (const sentinel of sentinelServers) {
+      const reply = await askOnce(sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name);
+      if (Array.isArray(reply) && reply.length === 2) return { host: String(reply[0]), port: Number(reply[1]) };
+    }
+    throw new Error(`no sentinel reports a master named ${name}`);
+  };
+  try {
+    const master = await launch({}, false, () => []);
+    servers.push(master);
+    for (let i = 0; i < replicaCount; i++) servers.push(await launch({}, false, () => ["--replicaof", HOST, String(master.port)]));
+    for (const replica of servers.slice(1)) {
+      await waitFor(`replica ${replica.port} to sync`, SENTINEL_READY_TIMEOUT_MS, async () =>
+        (await replicationInfo(replica.port))?.get("master_link_status") === "up" ? true : undefined,
+      );
+    }
+    // Sentinel rewrites its config file, so each sentinel gets its own, written once (kept on restart).
+    const sentinelConfig = (_port: number, dir: string): string[] => {
+      const file = path.join(dir, "sentinel.conf");
+      if (!existsSync(file)) {
+        const quorum = Math.floor(sentinelCount / 2) + 1;
+        writeFileSync(
+          file,
+          [
+            `sentinel monitor ${name} ${HOST} ${master.port} ${quorum}`,
+            `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+            `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+            "",
+          ].join("\n"),
+        );
+      }
+      return [file, "--sentinel"];
+    };
+    for (let i = 0; i < sentinelCount; i++) sentinelServers.push(await launch({}, false, () => [], sentinelConfig));
+    const replicaPorts = servers.slice(1).map((s) => String(s.port));
+    for (const sentinel of sentinelServers) {
+      await waitFor(`sentinel ${sentinel.port} to see the replicas and its peers`, SENTINEL_READY_TIMEOUT_MS, async () => {
+        const replicas = sentinelRecords(await askOnce(sentinel.port, "SENTINEL", "REPLICAS", name));
+        const ready = replicas.filter((r) => r.flags === "slave" && r["master-link-status"] === "ok").map((r) => r.port);
+        const peers = sentinelRecords(await askOnce(sentinel.port, "SENTINEL", "SENTINELS", name));
+        return replicaPorts.every((p) => ready.includes(p)) && peers.length === sentinelCount - 1 ? true : undefined;
+      });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name,
+    sentinels: sentinelServers.map((s) => ({ host: HOST, port: s.port })),
+    servers,
+    sentinelServers,
+    masterAddress,
+    async waitForReplication(timeoutMs = SENTINEL_READY_TIMEOUT_MS): Promise<void> {
+      const { port } = await masterAddress();
+      const target = Number((await replicationInfo(port))?.get("master_repl_offset"));
+      if (!Number.isFinite(target)) throw new Error(`master ${port} does not answer INFO replication`);
+      await waitFor(`replicas to reach offset ${target}`, timeoutMs, async () => {
+        const info = await replicationInfo(port);
+        const offsets = [...(info?.entries() ?? [])]
+          .filter(([field, value]) => /^slave\d+$/.test(field) && value.includes("state=online"))
+          .map(([, value]) => Number(/offset=(\d+)/.exec(value)?.[1]));
+        return offsets.length > 0 && offsets.every((offset) => offset >= target) ? true : undefined;
+      });
+    },
+    async waitForFailover(oldPort: number, timeoutMs = 30_000): Promise<RedisServerHandle> {
+      return waitFor(`a failover away from port ${oldPort}`, timeoutMs, async () => {
+        const { port } = await masterAddress();
+        if (port === oldPort || (await replicationInfo(port))?.get("role") !== "master") return undefined;
+        return servers.find((s) => s.port === port);
+      });
+    },
+    stop,
+  };
 }

@@ -41,7 +41,7 @@ end
  * ARGV: ttl, key (`ns\0id`), checkpoint, metadata, parent id, blob-field list, thread id, then
  * (blob field, blob) pairs. An optional KEYS[6] is the thread index: on standalone Redis the
  * thread is indexed in the same round trip; on Cluster that key lives in another slot, so the
- * caller adds it separately.
+ * caller adds it separately, after this script (see `RedisSaver`'s index pruning for why after).
  */
 export const putCheckpoint = String.raw`${helpers}
 local k = ARGV[2]
@@ -119,4 +119,18 @@ return { id, rec[1], rec[2], rec[3], rec[4], blobs, writeList, writes }
 /** Deletes every key of one thread. */
 export const deleteThread = String.raw`
 return redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+`;
+
+/**
+ * Removes a thread from the thread index when none of its keys is left (they expired, or the
+ * thread was deleted), so the index of a saver with a TTL converges instead of growing forever.
+ * Atomic with `putCheckpoint`'s SADD on standalone and Sentinel, so a thread being written is never
+ * dropped; on Cluster the index lives in another slot and the caller prunes without this script.
+ *
+ * KEYS: the five keys of the thread, then KEYS[6] the thread index. ARGV[1]: thread id.
+ * Returns 1 when the thread was removed from the index, else 0.
+ */
+export const pruneThreadIndex = String.raw`
+if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]) > 0 then return 0 end
+return redis.call('SREM', KEYS[6], ARGV[1])
 `;
