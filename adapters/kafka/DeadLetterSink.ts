@@ -26,25 +26,86 @@ export interface MessageSource {
   offset: string;
 }
 
+/** How {@link DeadLetterSink.deliver} retries a dead letter the broker did not take. */
+export interface DeadLetterRetryOptions {
+  /** Wait before the first retry, in ms; doubled after each failure. Default 100. */
+  initialDelayMs?: number;
+  /** Longest wait between retries, in ms. Default 5 000. */
+  maxDelayMs?: number;
+}
+
+const RETRY_DEFAULTS: Required<DeadLetterRetryOptions> = {
+  initialDelayMs: 100, // ms
+  maxDelayMs: 5_000, // ms
+};
+
 /** Produces dead letters to `<prefix>.dlq` (one partition: they are rare and read in order by operators). */
 export class DeadLetterSink {
+  private readonly retry: Required<DeadLetterRetryOptions>;
+
+  /** @throws RangeError when a retry delay is not a positive integer, or `maxDelayMs < initialDelayMs`. */
   constructor(
     private readonly batcher: ProduceBatcher,
     private readonly topic: string,
     private readonly logger: Logger,
-  ) {}
+    retry: DeadLetterRetryOptions = {},
+  ) {
+    this.retry = { ...RETRY_DEFAULTS, ...retry };
+    for (const field of ["initialDelayMs", "maxDelayMs"] as const) {
+      const v = this.retry[field];
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${field} must be a positive integer of milliseconds (got ${v})`);
+    }
+    if (this.retry.maxDelayMs < this.retry.initialDelayMs) {
+      throw new RangeError(`maxDelayMs must be >= initialDelayMs (got ${this.retry.maxDelayMs} < ${this.retry.initialDelayMs})`);
+    }
+  }
 
-  /** Logs and produces the dead letter; resolves once the broker has it (then the original may be committed). */
-  send(reason: string, error: string, source: MessageSource, message: Pick<KafkaMessage, "key" | "value" | "headers">): Promise<void> {
+  /** Produces the dead letter and logs it; resolves once the broker has it (then the original may be committed). */
+  async send(
+    reason: string,
+    error: string,
+    source: MessageSource,
+    message: Pick<KafkaMessage, "key" | "value" | "headers">,
+  ): Promise<void> {
     const where = `${source.topic}/${source.partition}/${source.offset}`;
-    this.logger.warn("dead-lettered a message", { reason, error, source: where });
     const headers: IHeaders = {
       ...(message.headers ?? {}),
       [DEAD_LETTER_HEADERS.reason]: reason,
       [DEAD_LETTER_HEADERS.error]: error.slice(0, 2000),
       [DEAD_LETTER_HEADERS.source]: where,
     };
-    return this.batcher.send({ topic: this.topic, partition: 0, key: message.key, value: message.value, headers });
+    await this.batcher.send({ topic: this.topic, partition: 0, key: message.key, value: message.value, headers });
+    this.logger.warn("dead-lettered a message", { reason, error, source: where });
+  }
+
+  /**
+   * Like {@link send}, for readers that commit: a failed produce is retried with capped
+   * exponential backoff for as long as `keepTrying()` holds (the reader still owns the partition),
+   * so a dead letter is never dropped. Resolves true once the broker has it (commit the original),
+   * false when `keepTrying()` turned false first (leave the original uncommitted: the partition's
+   * next owner reads it again). Never rejects.
+   */
+  async deliver(
+    reason: string,
+    error: string,
+    source: MessageSource,
+    message: Pick<KafkaMessage, "key" | "value" | "headers">,
+    keepTrying: () => boolean,
+  ): Promise<boolean> {
+    let delay = this.retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      if (!keepTrying()) return false;
+      try {
+        await this.send(reason, error, source, message);
+        return true;
+      } catch (e) {
+        if (!keepTrying()) return false;
+        this.logger.error("could not produce a dead letter; retrying", { source, attempt, retryInMs: delay, error: e });
+      }
+      // Unref'd: a replica that stops meanwhile must not be kept alive by this wait.
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay = Math.min(delay * 2, this.retry.maxDelayMs);
+    }
   }
 
   /** Like {@link send}, for readers that do not commit: failures are logged, never thrown. */

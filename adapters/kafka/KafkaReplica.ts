@@ -197,11 +197,13 @@ export class KafkaReplica implements ServeHandle {
     if (!tracker.receive(offset)) return; // re-fetched after a rebalance: already running, queued or answered here
     const ack = { tracker, offset };
     const source = { topic: this.topic, partition, offset: message.offset };
+    // Pending (pinning the commit point) until the dead letter is produced, retried while this replica
+    // owns the partition, else left uncommitted for the next owner: never dropped.
+    const owned = (): boolean => this.state !== "stopped" && this.trackers.get(partition) === tracker;
     const reject = (reason: string, error: string): void => {
-      this.p.deadLetters.send(reason, error, source, message).then(
-        () => this.acknowledge([ack]),
-        (e: unknown) => this.p.logger.error("could not produce a dead letter; it will be redelivered", { source, error: e }),
-      );
+      void this.p.deadLetters.deliver(reason, error, source, message, owned).then((delivered) => {
+        if (delivered) this.acknowledge([ack]);
+      });
     };
     let header: EnvelopeHeader;
     let payload: Uint8Array;

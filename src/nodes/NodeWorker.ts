@@ -4,13 +4,15 @@
  * into a reply. It rebuilds what a node expects to find in its config: `thread_id`,
  * `checkpoint_ns`, the scratchpad `interrupt()` reads (resume values, null resume), a `send` that
  * captures the writes `interrupt()` makes, `config.writer` for custom stream events, the caller's
- * abort signal, `executionInfo`, and the call's idempotency key.
+ * abort signal, `executionInfo`, the call's idempotency key, and the hop's W3C trace context
+ * (`configurable.traceparent`/`tracestate`, also in `metadata`).
  *
  * @module
  */
 import type { Runnable } from "@langchain/core/runnables";
 import { MemorySaver, isGraphInterrupt, type BaseCheckpointSaver } from "@langchain/langgraph";
 import type { Logger } from "../observability/logger.js";
+import { checkedTraceContext, TRACEPARENT_CONFIG, TRACESTATE_CONFIG } from "../observability/traceContext.js";
 import type { HandlerResult, IncomingRequest, RequestContext, RequestHandler } from "../transport/Transport.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
 import { encodeError } from "./errorCodec.js";
@@ -126,9 +128,16 @@ export class NodeWorker {
         }
       : undefined;
 
+    // Checked again here: the header's schema bounds the strings but not their W3C format.
+    const trace = checkedTraceContext(request.header.trace);
+    const traceKeys = trace
+      ? { [TRACEPARENT_CONFIG]: trace.traceparent, ...(trace.tracestate !== undefined ? { [TRACESTATE_CONFIG]: trace.tracestate } : {}) }
+      : undefined;
+    const metadata = traceKeys ? { ...payload.metadata, ...traceKeys } : payload.metadata;
     const config = {
       configurable: {
         ...payload.configurable,
+        ...traceKeys,
         [IDEMPOTENCY_KEY_CONFIG]: request.header.idempotencyKey,
         __pregel_scratchpad: scratchpad,
         __pregel_send: (w: SendWrite[]) => writes.push(...w),
@@ -137,7 +146,7 @@ export class NodeWorker {
       signal: context.signal,
       ...(writer ? { writer } : {}),
       ...(payload.executionInfo ? { executionInfo: payload.executionInfo } : {}),
-      ...(payload.metadata ? { metadata: payload.metadata } : {}),
+      ...(metadata ? { metadata } : {}),
       ...(payload.tags ? { tags: payload.tags } : {}),
       ...(payload.context !== undefined ? { context: payload.context } : {}),
       ...(payload.runName ? { runName: payload.runName } : {}),

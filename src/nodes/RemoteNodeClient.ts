@@ -4,7 +4,8 @@
  * values, whether custom events are streamed), picks a replica, sends the call through the
  * transport, forwards custom events to `config.writer`, and turns the reply back into exactly
  * what the node would have done locally: return the value or `Command`, replay the writes
- * `interrupt()` made, throw the rebuilt `GraphInterrupt` or error.
+ * `interrupt()` made, throw the rebuilt `GraphInterrupt` or error. The node's W3C trace context
+ * (see `observability/traceContext`) travels as a child span in the request header.
  *
  * @module
  */
@@ -12,6 +13,13 @@ import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { FabricStoppedError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import {
+  childTraceContext,
+  traceContextOf,
+  TRACEPARENT_CONFIG,
+  TRACESTATE_CONFIG,
+  type RandomFill,
+} from "../observability/traceContext.js";
 import type { FailoverCaller } from "../resilience/FailoverCaller.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
 import { decodeError } from "./errorCodec.js";
@@ -28,6 +36,8 @@ export interface RemoteNodeClientOptions {
   callTimeoutMs?: number;
   /** Called after each call (for statistics). */
   onCallDone?: (node: string, replicaId: string | undefined, durationMs: number, outcome: CallOutcome["kind"] | "failed") => void;
+  /** Random source of the span ids of child trace contexts. Default: `crypto.randomFillSync`. */
+  randomFill?: RandomFill;
 }
 
 const DEFAULTS = {
@@ -37,6 +47,14 @@ const DEFAULTS = {
 /** Keys of `configurable` that LangGraph uses internally and that never travel. */
 function isInternalKey(key: string): boolean {
   return key.startsWith("__pregel_") || key.startsWith("__") || key === "checkpoint_map";
+}
+
+/**
+ * Trace context keys: they travel in the request header as a child span instead, so the replica
+ * never sees the caller's own span (nor a malformed value) as if it were the hop's.
+ */
+function isTraceKey(key: string): boolean {
+  return key === TRACEPARENT_CONFIG || key === TRACESTATE_CONFIG;
 }
 
 /** Calls remote replicas of nodes on behalf of LangGraph tasks. */
@@ -88,7 +106,7 @@ export class RemoteNodeClient {
     const writer = (config as { writer?: (chunk: unknown) => void }).writer;
 
     const configurable: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(conf)) if (!isInternalKey(k) && typeof v !== "function") configurable[k] = v;
+    for (const [k, v] of Object.entries(conf)) if (!isInternalKey(k) && !isTraceKey(k) && typeof v !== "function") configurable[k] = v;
     const extra = config as RunnableConfig & { context?: unknown; executionInfo?: Record<string, unknown> };
     const payload: CallPayload = {
       input,
@@ -105,6 +123,9 @@ export class RemoteNodeClient {
     };
     const [payloadType, bytes] = await serde.dumpsTyped(payload);
     const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
+    // Each call is a span of its own: a retry of the task gets a new span id in the same trace.
+    const parentTrace = traceContextOf(config);
+    const trace = parentTrace ? childTraceContext(parentTrace, this.options.randomFill) : undefined;
     let replicaId: string | undefined;
     try {
       const result = await this.options.failover.call(
@@ -119,6 +140,7 @@ export class RemoteNodeClient {
           deadline: Date.now() + this.callTimeoutMs,
           attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
           payloadType,
+          ...(trace ? { trace } : {}),
         },
         bytes,
         {
@@ -169,7 +191,7 @@ export class RemoteNodeClient {
 function plainMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(metadata)) {
-    if (k.startsWith("__")) continue;
+    if (k.startsWith("__") || isTraceKey(k)) continue;
     if (v === null || ["string", "number", "boolean"].includes(typeof v)) out[k] = v;
   }
   return out;

@@ -3,7 +3,9 @@
  * call remote replicas. The copy keeps each node's options (retry policy, cache policy, timeout,
  * metadata, `ends`, `defer`, input schema) and only swaps the node's runnable, so the compiled
  * graph is the same graph with the same edges; the original builder is left untouched and can
- * still be served by workers.
+ * still be served by workers. The copy owns its mutable collections (nodes, edges, branches,
+ * waiting edges, channels, schemas, node defaults), so a node or edge added to either builder
+ * afterwards does not appear in the other.
  *
  * @module
  */
@@ -34,7 +36,40 @@ export function resolveNodes(builder: GraphBuilderLike, nodes: readonly string[]
 }
 
 /**
- * A shallow copy of `builder` in which each node of `nodes` runs `makeRunnable(name)`.
+ * The collections LangGraph 1.7 builders mutate as they are built (`Graph`: `nodes`, `edges`,
+ * `branches`; `StateGraph` adds `channels`, `waitingEdges`, `_schemaDefinitions`,
+ * `_nodeDefaults`), and how deep each must be copied. `branches` is two levels deep:
+ * `addConditionalEdges` writes `branches[source][name]`. The values in them (node specs, channel
+ * templates, `Branch`es, schema definitions) are only replaced, never mutated, so they are shared.
+ */
+const OWNED_COLLECTIONS = {
+  nodes: "record",
+  channels: "record",
+  _nodeDefaults: "record",
+  branches: "recordOfRecords",
+  edges: "set",
+  waitingEdges: "set",
+  _schemaDefinitions: "map",
+} as const;
+
+function copyCollection(value: unknown, how: (typeof OWNED_COLLECTIONS)[keyof typeof OWNED_COLLECTIONS]): unknown {
+  switch (how) {
+    case "set":
+      return value instanceof Set ? new Set(value) : value;
+    case "map":
+      return value instanceof Map ? new Map(value) : value;
+    case "record":
+      return typeof value === "object" && value !== null ? { ...value } : value;
+    case "recordOfRecords":
+      if (typeof value !== "object" || value === null) return value;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "object" && v !== null ? { ...v } : v]));
+  }
+}
+
+/**
+ * A copy of `builder` in which each node of `nodes` runs `makeRunnable(name)`. The builder's own
+ * fields are copied; its mutable collections are copied too (see `OWNED_COLLECTIONS`), so later
+ * edits of the copy or of the original stay in that builder.
  *
  * @throws UnknownNodeError for a name the builder does not have.
  * @throws ConfigurationError for a node that is a compiled subgraph.
@@ -45,7 +80,10 @@ export function distributeBuilder<B extends GraphBuilderLike>(
   makeRunnable: (name: string) => Runnable,
 ): B {
   const copy = Object.assign(Object.create(Object.getPrototypeOf(builder) as object) as B, builder);
-  copy.nodes = { ...builder.nodes };
+  const fields = copy as unknown as Record<string, unknown>;
+  for (const [field, how] of Object.entries(OWNED_COLLECTIONS)) {
+    if (Object.hasOwn(fields, field)) fields[field] = copyCollection(fields[field], how);
+  }
   const specs = resolveNodes(builder, nodes, "distribute");
   for (const [i, spec] of specs.entries()) {
     const name = nodes[i] ?? "";

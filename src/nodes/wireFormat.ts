@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Command, GraphInterrupt, Send, isCommand } from "@langchain/langgraph";
+import { Command, GraphInterrupt, Send, isCommand, type TimeoutPolicy } from "@langchain/langgraph";
 import type { ErrorData } from "./errorCodec.js";
 
 /** The request payload of a node call. */
@@ -37,7 +37,8 @@ interface SendData {
   lg_name: "Send";
   node: string;
   args: unknown;
-  timeout?: unknown;
+  /** The per-task timeout policy (already coerced by `Send`'s constructor: `{ runTimeout, idleTimeout, refreshOn }`). */
+  timeout?: TimeoutPolicy;
 }
 
 /** A `Command` as data; `graph` is kept (LangGraph's own JSON form drops it). */
@@ -101,7 +102,10 @@ function decodeCommand(data: CommandData): Command {
     ...(data.update !== undefined ? { update: data.update as Record<string, unknown> } : {}),
     ...(data.resume !== undefined ? { resume: data.resume } : {}),
     ...(data.graph !== undefined ? { graph: data.graph } : {}),
-    goto: data.goto.map((g) => (typeof g === "string" ? g : new Send(g.node, g.args))),
+    // The timeout overrides the target node's for that one pushed task, so it must survive the hop.
+    goto: data.goto.map((g) =>
+      typeof g === "string" ? g : new Send(g.node, g.args, g.timeout !== undefined ? { timeout: g.timeout } : undefined),
+    ),
   });
 }
 

@@ -109,13 +109,17 @@ export const parityScenarios: ParityScenario[] = [
     },
   },
   {
-    name: "interrupt and resume (twice in one node), with null resume and Command resume",
+    // Command({ resume: value }) with a value that is not a map of interrupt ids is written under
+    // LangGraph's null task id: the interrupted task finds it as its scratchpad's `nullResume`,
+    // and the first interrupt() without a recorded answer consumes it.
+    name: "interrupt twice in one node, each resumed through the null-task resume (Command({ resume: value }))",
     build(wrap, serve) {
       const builder = new StateGraph(Flow)
-        .addNode("ask", () => {
+        .addNode("ask", (_s, config: LangGraphRunnableConfig) => {
+          const entry = scratchpadAtEntry(config);
           const first = interrupt({ question: "size?" });
           const second = interrupt({ question: `confirm ${JSON.stringify(first)}?` });
-          return { answers: [first, second], log: ["asked"] };
+          return { answers: [first, second], log: [entry, "asked"] };
         })
         .addNode("after", (s) => ({ log: [`answers=${JSON.stringify(s.answers)}`] }))
         .addEdge(START, "ask")
@@ -131,9 +135,75 @@ export const parityScenarios: ParityScenario[] = [
       steps.push(withoutIds(await graph.invoke({ route: "x" }, c)));
       steps.push(withoutIds((await graph.getState(c)).tasks.map((t) => t.interrupts)));
       steps.push(withoutIds(await graph.invoke(new Command({ resume: 10 }), c)));
-      steps.push(withoutIds(await graph.invoke(new Command({ resume: { ok: true } }), c)));
+      const last = (await graph.invoke(new Command({ resume: { ok: true } }), c)) as { log: string[] };
+      // The last run answered the first interrupt from its recorded resume and the second from the null resume.
+      expectLog(last.log, 'entry: resume=[10] nullResume={"ok":true}');
+      steps.push(withoutIds(last));
       steps.push((await graph.getState(c)).next);
       return steps;
+    },
+  },
+  {
+    name: "parallel interrupts resumed by interrupt id in one Command({ resume: { [id]: value } })",
+    build(wrap, serve) {
+      const asker = (side: string) => (_s: unknown, config: LangGraphRunnableConfig) => {
+        const entry = scratchpadAtEntry(config);
+        const answer: unknown = interrupt({ side });
+        return { answers: [`${side}:${String(answer)}`], log: [`${side} ${entry}`] };
+      };
+      const builder = new StateGraph(Flow)
+        .addNode("left", asker("left"))
+        .addNode("right", asker("right"))
+        .addEdge(START, "left")
+        .addEdge(START, "right")
+        .addEdge("left", END)
+        .addEdge("right", END);
+      serve(builder, ["left", "right"]);
+      const b = wrap(builder, ["left", "right"]);
+      return { compile: (checkpointer) => b.compile({ checkpointer }) };
+    },
+    async run(graph, thread) {
+      const c = cfg(thread);
+      await graph.invoke({ route: "x" }, c);
+      const pending = (await graph.getState(c)).tasks.flatMap((t) => t.interrupts) as { id: string; value: { side: string } }[];
+      const resume = Object.fromEntries(pending.map((i) => [i.id, i.value.side === "left" ? "L" : "R"]));
+      const out = (await graph.invoke(new Command({ resume }), c)) as { log: string[]; answers: string[] };
+      // Addressed by id: each task finds its own answer in `resume`, none in `nullResume`.
+      expectLog(out.log, 'left entry: resume=["L"] nullResume=undefined');
+      expectLog(out.log, 'right entry: resume=["R"] nullResume=undefined');
+      return { pending: withoutIds(pending).map((i) => i.value), out, next: (await graph.getState(c)).next };
+    },
+  },
+  {
+    name: "a Send with a timeout, from a remote node's Command, keeps its timeout",
+    build(wrap, serve) {
+      const builder = new StateGraph(Flow)
+        .addNode(
+          "router",
+          (s) => new Command({ goto: [new Send("work", { route: s.route }, { timeout: s.route === "slow" ? 100 : 10_000 })] }),
+          { ends: ["work"] },
+        )
+        .addNode("work", async (s, config: LangGraphRunnableConfig) => {
+          // 2 s unless the Send's 100 ms timeout aborts it: without the timeout the run would succeed.
+          if (s.route === "slow") await abortableSleep(2_000, config.signal);
+          return { log: [`worked ${s.route}`] };
+        })
+        .addEdge(START, "router")
+        .addEdge("work", END);
+      serve(builder, ["router"]);
+      const b = wrap(builder, ["router"]);
+      return { compile: (checkpointer) => b.compile({ checkpointer }) };
+    },
+    async run(graph, thread) {
+      const fast = await graph.invoke({ route: "fast" }, cfg(`${thread}-fast`));
+      const slow = await graph.invoke({ route: "slow" }, cfg(`${thread}-slow`)).then(
+        () => "no timeout",
+        (e: unknown) => {
+          const t = e as { name?: string; node?: string; kind?: string; timeout?: number };
+          return { name: t.name, node: t.node, kind: t.kind, timeout: t.timeout };
+        },
+      );
+      return { fast, slow };
     },
   },
   {
@@ -265,6 +335,28 @@ export const parityScenarios: ParityScenario[] = [
     },
   },
 ];
+
+/** What `interrupt()` will find in the node's scratchpad when the node starts (resume values, null resume). */
+function scratchpadAtEntry(config: LangGraphRunnableConfig): string {
+  const pad = config.configurable?.__pregel_scratchpad as { resume?: unknown[]; nullResume?: unknown } | undefined;
+  return `entry: resume=${JSON.stringify(pad?.resume ?? [])} nullResume=${JSON.stringify(pad?.nullResume)}`;
+}
+
+/** Throws unless `log` has `line`: a scenario that stopped exercising its path must not pass as parity. */
+function expectLog(log: readonly string[], line: string): void {
+  if (!log.includes(line)) throw new Error(`expected the log to contain ${JSON.stringify(line)}, got ${JSON.stringify(log)}`);
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 function expectInstances(out: typeof Fan.State): void {
   if (!(out.stamp instanceof Date) || !(out.tags instanceof Set) || !(out.byKey instanceof Map)) {

@@ -2,6 +2,8 @@
 // reply, and requests following their partition to another replica.
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { DeadLetterSink } from "../../../adapters/kafka/DeadLetterSink.js";
+import type { KafkaTransport } from "../../../adapters/kafka/KafkaTransport.js";
 import { EnvelopeCodec, ENVELOPE_VERSION, type RequestHeader } from "../../../src/transport/envelope.js";
 import type { HandlerResult, IncomingRequest, RequestHandler, ServeHandle } from "../../../src/transport/Transport.js";
 import { requestHeader } from "../../conformance/transportConformance.js";
@@ -35,7 +37,92 @@ async function caller() {
   return t;
 }
 
+/** The dead-letter sink a started transport's replicas use, with `send` failing its first `failures` calls. */
+function failingDeadLetters(t: KafkaTransport, failures: number): { sends: () => number } {
+  const sink = (t as unknown as { conn: { deadLetters: DeadLetterSink } }).conn.deadLetters;
+  const send = sink.send.bind(sink);
+  let calls = 0;
+  sink.send = (...args) => {
+    calls += 1;
+    return calls <= failures ? Promise.reject(new Error(`broker refused dead letter #${calls}`)) : send(...args);
+  };
+  return { sends: () => calls };
+}
+
+/** Polls an async `check` until it holds. */
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await sleep(100);
+  }
+}
+
+/** The replica group's committed offset of one partition (-1 when none). */
+async function committedOffset(groupId: string, topic: string, partition: number): Promise<number> {
+  const [offsets] = await context.admin.fetchOffsets({ groupId, topics: [topic] });
+  return Number(offsets!.partitions.find((p) => p.partition === partition)!.offset);
+}
+
+async function endOffset(topic: string, partition: number): Promise<number> {
+  return Number((await context.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)!.high);
+}
+
 describe("KafkaTransport replicas", () => {
+  it("retries a dead letter the broker refused until it is produced, then commits past it", async () => {
+    const name = node("dlq-retry");
+    const t = context.transport();
+    await t.start();
+    const failing = failingDeadLetters(t, 2);
+    const handle = await t.serve(name, () => Promise.resolve(ok("served")), {
+      replicaId: `r-${randomBytes(3).toString("hex")}`,
+      concurrency: 1,
+    });
+    const c = await caller();
+    const topic = c.names.requests(name);
+    const partition = handle.address.partitions![0]!;
+    await context.produceRaw(topic, partition, Buffer.from("poison"));
+    const reply = await c.call(requestHeader(name, handle.address.replicaId), Buffer.from("after"), { target: handle.address });
+    expect(Buffer.from(reply.payload).toString()).toBe("served");
+
+    await eventually(async () => (await context.deadLetters()).some((l) => l.source.startsWith(`${topic}/${partition}/`)), 20_000);
+    expect(failing.sends()).toBe(3); // two refusals, then produced: never dropped
+    const end = await endOffset(topic, partition);
+    await eventually(async () => (await committedOffset(c.names.replicaGroup(name), topic, partition)) === end, 20_000);
+  }, 60_000);
+
+  it("leaves a dead letter it could never produce uncommitted, for the partition's next owner", async () => {
+    const name = node("dlq-handover");
+    const a = context.transport();
+    await a.start();
+    const failing = failingDeadLetters(a, Number.POSITIVE_INFINITY);
+    const handle = await a.serve(name, () => Promise.resolve(ok("a")), {
+      replicaId: `a-${randomBytes(3).toString("hex")}`,
+      concurrency: 1,
+    });
+    const c = await caller();
+    const topic = c.names.requests(name);
+    const group = c.names.replicaGroup(name);
+    const partition = handle.address.partitions![0]!;
+    await context.produceRaw(topic, partition, Buffer.from("poison"));
+    const poisonOffset = (await endOffset(topic, partition)) - 1;
+    // A call behind the poison is answered, but the commit point stays pinned at the poison.
+    await c.call(requestHeader(name, handle.address.replicaId), Buffer.from("x"), { target: handle.address });
+    await waitFor(() => failing.sends() >= 3, 20_000);
+    await sleep(500);
+    expect(await committedOffset(group, topic, partition)).toBeLessThanOrEqual(poisonOffset);
+    await handle.stop();
+    const sendsAtStop = failing.sends();
+    await sleep(2_000); // longer than the backoff reached by then (800 ms after the fourth refusal)
+    expect(failing.sends()).toBe(sendsAtStop); // a stopped replica stops retrying
+
+    const b = await serve(name, () => Promise.resolve(ok("b")), 1);
+    await eventually(async () => (await context.deadLetters()).some((l) => l.source === `${topic}/${partition}/${poisonOffset}`), 20_000);
+    const end = await endOffset(topic, partition);
+    await eventually(async () => (await committedOffset(group, topic, partition)) === end, 20_000);
+    expect(b.handle.inFlight).toBe(0);
+  }, 60_000);
+
   it("dead-letters poison messages with their reason, commits them, and keeps serving", async () => {
     const name = node("poison");
     const runs: IncomingRequest[] = [];

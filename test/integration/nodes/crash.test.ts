@@ -86,7 +86,13 @@ describe("crashes (real Kafka, real Redis, real processes)", () => {
     const graph = fabric.distribute(builder, { nodes: ["a", "b", "c"] }).compile({ checkpointer });
     const run = graph.invoke({ log: [] }, { configurable: { thread_id: "worker-crash" } });
 
-    const pid = await waitUntil(async () => (await counters("b")).pid);
+    // Killed only once b's effect is recorded (SET NX, then INCR, then the slow sleep): a kill
+    // between the two would leave the guard set and the counter at 0, a flake rather than a
+    // finding. The pid key, written before the effect, names the process that is now sleeping.
+    const pid = await waitUntil(async () => {
+      const b = await counters("b");
+      return b.effects >= 1 ? b.pid : undefined;
+    });
     const victim = workers.find((w) => w.process.pid === pid)!;
     await victim.kill();
 
