@@ -1,9 +1,22 @@
 /**
  * Balancer benchmark, in two parts.
  *
- * (a) Selection cost: nanoseconds of balancer work per call (`select` + `onCallStart` +
- *     `onCallEnd`) for every strategy at 10, 100 and 1000 replicas — `measureSelectNs()` of
- *     `bench/balancerSelect.ts`, which also has the finer tables.
+ * (a) Selection cost, in nanoseconds per call, for every strategy at 10, 100 and 1000 replicas
+ *     (median of 7 rounds of ~30 ms each, after a warm-up; see `bench/lib/nsPerOp.ts`):
+ *     - `select_ns`: `select` alone — the figure the issue's target is about (every strategy
+ *       <= 1 µs at 1,000 replicas, round robin and p2c-ewma <= 200 ns) — with 16 calls held in
+ *       flight, so that in-flight-aware strategies do not select over an idle fleet;
+ *     - `call_ns`: the balancer's whole share of one call: `select` + `onCallStart` + `onCallEnd`
+ *       (16 calls in flight: each iteration ends the call started 16 iterations earlier), which
+ *       includes the heap and bucket upkeep of least-connections, performance and resource;
+ *     - `select_excluding_ns`: `select` with 2 replicas excluded (their breakers open);
+ *     - `picker_ns`: the real call path's picker (`BalancedPicker` over p2c-ewma: `pick` +
+ *       `callDone`), given the same candidate array each time and a new array of the same records
+ *       each time (what `Registry.replicas()` returns: an O(n) identity check per pick);
+ *     - `update_ms`: one `update` at 1000 replicas (a refresh, and one replica replaced).
+ *     Replicas carry weights 1–3 and varied CPU/memory figures; latency estimates are warmed
+ *     first; thread ids cycle through 1024 UUIDs. Balancers use their defaults (real clock,
+ *     `Math.random`).
  *
  * (b) Tail latency with one slow replica, through the real fabric: a caller fabric and one worker
  *     fabric per replica (separate `createFabric()` instances, as separate processes would be)
@@ -35,25 +48,30 @@
  * failures. Both raise the per-node bulkhead so that round robin's backlog on the slow replica does
  * not also queue calls to the healthy ones in the caller.
  *
- * Usage: `npm run bench:balancer`. Knobs: BENCH_PARTS ("select,tail"), BENCH_VARIANTS
- * ("pure,timeout"), BENCH_STRATEGIES (comma list; default all), BENCH_TAIL_S (measured seconds, 30),
- * BENCH_WARMUP_S (3), BENCH_SERVICE_MS (20), BENCH_SLOW_FACTOR (20), BENCH_UTILIZATION (0.55),
- * BENCH_REPLICAS (5), BENCH_CONCURRENCY (4), BENCH_SEED (1).
- * Writes bench/results/balancer.json: `select_ns`, `tail` (pure variant), `tail_detail`, `_meta`.
+ * Usage: `npm run bench:balancer`. Knobs: BENCH_PARTS ("select,tail"; `BENCH_PARTS=select` runs
+ * part (a) alone, ~30 s), BENCH_VARIANTS ("pure,timeout"), BENCH_STRATEGIES (comma list; default
+ * all), BENCH_TAIL_S (measured seconds, 30), BENCH_WARMUP_S (3), BENCH_SERVICE_MS (20),
+ * BENCH_SLOW_FACTOR (20), BENCH_UTILIZATION (0.55), BENCH_REPLICAS (5), BENCH_CONCURRENCY (4),
+ * BENCH_SEED (1).
+ * Writes bench/results/balancer.json: part (a)'s keys above, `tail` (pure variant), `tail_detail`,
+ * and `_meta.select` / `_meta.tail`. A run of one part keeps the other part's figures (and meta)
+ * from the file.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { BALANCER_NAMES, type BalancerName } from "../src/balancer/Balancer.js";
-import type { BalancerSpec } from "../src/balancer/createBalancer.js";
+import { BalancedPicker, type PickerReplica } from "../src/balancer/BalancedPicker.js";
+import { BALANCER_NAMES, type Balancer, type BalancerName, type CallResult, type SelectRequest } from "../src/balancer/Balancer.js";
+import { createBalancer, type BalancerSpec } from "../src/balancer/createBalancer.js";
 import { createFabric, type Fabric, type FabricConfig } from "../src/fabric.js";
 import { silentLogger } from "../src/observability/logger.js";
+import type { ReplicaInfo } from "../src/registry/Registry.js";
 import type { ResilienceOptions } from "../src/resilience/resilienceOptions.js";
 import { InMemoryStateBackend, InMemoryStateStore } from "../src/state/InMemoryStateStore.js";
 import { InMemoryNetwork, InMemoryTransport } from "../src/transport/InMemoryTransport.js";
-import { measureSelectNs, type SizeTable } from "./balancerSelect.js";
+import { nsPerOp } from "./lib/nsPerOp.js";
 import { percentile, printTable, round, writeResults } from "./lib/stats.js";
 
 const env = process.env;
@@ -97,6 +115,202 @@ function seeded(seed: number): () => number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// (a) Selection cost
+// ---------------------------------------------------------------------------------------------
+
+/** Replica counts measured. */
+const SIZES = ["10", "100", "1000"] as const;
+type Size = (typeof SIZES)[number];
+/** Figures per strategy (or path) and replica count. */
+type SizeTable = Record<string, Record<Size, number>>;
+
+const SELECT_NODE = "momentum";
+/** Calls kept in flight while measuring, so in-flight-aware strategies do not see an idle fleet. */
+const IN_FLIGHT = 16;
+
+/** `n` registry records with weights 1–3 and varied load figures. */
+function benchReplicas(n: number, seed = 1): ReplicaInfo[] {
+  const rnd = seeded(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const replicaId = `replica-${String(i).padStart(4, "0")}-${randomUUID().slice(0, 8)}`;
+    return {
+      node: SELECT_NODE,
+      replicaId,
+      address: { replicaId, partitions: [i] },
+      capabilities: [],
+      version: "1",
+      weight: 1 + (i % 3),
+      status: "active",
+      startedAt: 0,
+      lastHeartbeat: Date.now(),
+      expireAfterMs: 9000,
+      load: { inFlight: 0, latencyEwmaMs: 0, errorRate: 0, cpu: rnd(), memoryBytes: Math.round(2 ** 28 + rnd() * 2 ** 31) },
+      meta: {},
+    };
+  });
+}
+
+const REQUESTS: readonly SelectRequest[] = Array.from({ length: 1024 }, () => ({ threadId: randomUUID() }));
+const RESULTS: readonly CallResult[] = Array.from({ length: 64 }, (_, i) => ({ latencyMs: 5 + ((i * 37) % 96), failed: i === 63 }));
+
+/** A balancer of `name` over `n` replicas, every replica with a few latency samples. */
+function prepared(name: BalancerName, n: number): Balancer {
+  const balancer = createBalancer(name);
+  const list = benchReplicas(n);
+  balancer.update(SELECT_NODE, list);
+  for (const [i, r] of list.entries()) {
+    for (let k = 0; k < 3; k += 1) {
+      balancer.onCallStart(SELECT_NODE, r.replicaId);
+      balancer.onCallEnd(SELECT_NODE, r.replicaId, RESULTS[(i + k) & 63]!);
+    }
+  }
+  return balancer;
+}
+
+/** `select` alone, after IN_FLIGHT calls were started (and left running). */
+function selectLoop(balancer: Balancer): (iterations: number) => number {
+  for (let i = 0; i < IN_FLIGHT; i += 1) balancer.onCallStart(SELECT_NODE, balancer.select(SELECT_NODE, REQUESTS[i])!.replicaId);
+  return (iterations) => {
+    let sink = 0;
+    for (let i = 0; i < iterations; i += 1) sink += balancer.select(SELECT_NODE, REQUESTS[i & 1023])!.replicaId.length;
+    return sink;
+  };
+}
+
+/** `select` + `onCallStart`, and `onCallEnd` of the call started IN_FLIGHT iterations earlier. */
+function callLoop(balancer: Balancer): (iterations: number) => number {
+  const ring: string[] = [];
+  let head = 0;
+  return (iterations) => {
+    let sink = 0;
+    for (let i = 0; i < iterations; i += 1) {
+      const id = balancer.select(SELECT_NODE, REQUESTS[i & 1023])!.replicaId;
+      balancer.onCallStart(SELECT_NODE, id);
+      if (ring.length < IN_FLIGHT) {
+        ring.push(id);
+      } else {
+        balancer.onCallEnd(SELECT_NODE, ring[head]!, RESULTS[i & 63]!);
+        ring[head] = id;
+        head = (head + 1) % IN_FLIGHT;
+      }
+      sink += id.length;
+    }
+    return sink;
+  };
+}
+
+/** `select` with 2 of the n replicas excluded (breakers open), IN_FLIGHT calls running. */
+function excludingLoop(balancer: Balancer): (iterations: number) => number {
+  const ids = balancer.stats(SELECT_NODE).map((s) => s.replicaId);
+  const exclude = new Set([ids[0]!, ids[ids.length >> 1]!]);
+  const requests = REQUESTS.map((r) => ({ ...r, exclude }));
+  for (let i = 0; i < IN_FLIGHT; i += 1) balancer.onCallStart(SELECT_NODE, balancer.select(SELECT_NODE, requests[i])!.replicaId);
+  return (iterations) => {
+    let sink = 0;
+    for (let i = 0; i < iterations; i += 1) sink += balancer.select(SELECT_NODE, requests[i & 1023])!.replicaId.length;
+    return sink;
+  };
+}
+
+/** ns per iteration of `loop` over a fresh prepared balancer, per strategy and replica count. */
+async function strategyTable(loop: (balancer: Balancer) => (iterations: number) => number): Promise<SizeTable> {
+  const out: SizeTable = {};
+  for (const name of BALANCER_NAMES) {
+    const row = {} as Record<Size, number>;
+    for (const size of SIZES) row[size] = round((await nsPerOp(loop(prepared(name, Number(size))))).median, 1);
+    out[name] = row;
+  }
+  return out;
+}
+
+/**
+ * ns per call through `BalancedPicker` over p2c-ewma (`pick`, then `callDone`), per replica count:
+ * with the same candidate array every time (its change check is O(1)), and with a new array of the
+ * same records each time, as `Registry.replicas()` returns (an O(n) identity check).
+ */
+async function pickerTable(): Promise<SizeTable> {
+  const same = {} as Record<Size, number>;
+  const fresh = {} as Record<Size, number>;
+  for (const size of SIZES) {
+    const list = benchReplicas(Number(size));
+    const copies = Array.from({ length: 64 }, () => [...list]);
+    for (const [row, listFor] of [
+      [same, () => list],
+      [fresh, (i: number) => copies[i & 63]!],
+    ] as const) {
+      const picker = new BalancedPicker({ balancer: createBalancer<PickerReplica>() });
+      const run = (iterations: number): number => {
+        let sink = 0;
+        for (let i = 0; i < iterations; i += 1) {
+          const id = picker.pick(SELECT_NODE, listFor(i), REQUESTS[i & 1023]!.threadId ?? null)!.replicaId;
+          picker.callDone(SELECT_NODE, id, RESULTS[i & 63]!.latencyMs, "value");
+          sink += id.length;
+        }
+        return sink;
+      };
+      row[size] = round((await nsPerOp(run)).median, 1);
+    }
+  }
+  return { "same array": same, "new array per pick": fresh };
+}
+
+/** ms per `update` at 1000 replicas: a refresh (same ids, new records) and a membership change (one replica replaced). */
+function updateTable(): Record<string, { refresh: number; change: number }> {
+  const out: Record<string, { refresh: number; change: number }> = {};
+  const base = benchReplicas(1000);
+  const spare = benchReplicas(1, 2)[0]!;
+  for (const name of BALANCER_NAMES) {
+    const balancer = createBalancer(name);
+    balancer.update(SELECT_NODE, base);
+    const time = (lists: () => ReplicaInfo[], times: number): number => {
+      const batch = Array.from({ length: times }, lists);
+      const t0 = performance.now();
+      for (const list of batch) balancer.update(SELECT_NODE, list);
+      return round((performance.now() - t0) / times, 3);
+    };
+    const refresh = time(() => base.map((r) => ({ ...r })), 20);
+    let flip = false;
+    const change = time(() => {
+      flip = !flip;
+      return flip ? [...base.slice(1), spare] : base;
+    }, 20);
+    out[name] = { refresh, change };
+  }
+  return out;
+}
+
+/** Part (a): prints its tables and returns its JSON keys. */
+async function runSelect(): Promise<Record<string, unknown>> {
+  const rows = (t: SizeTable) =>
+    Object.entries(t).map(([strategy, r]) => ({ strategy, "n=10": r["10"], "n=100": r["100"], "n=1000": r["1000"] }));
+  const select = await strategyTable(selectLoop);
+  printTable(`(a) select_ns: ns per select alone (${IN_FLIGHT} calls in flight), median of 7 rounds`, rows(select));
+  const call = await strategyTable(callLoop);
+  printTable(`(a) call_ns: ns per call of balancer work, select + onCallStart + onCallEnd (${IN_FLIGHT} in flight)`, rows(call));
+  const excluding = await strategyTable(excludingLoop);
+  printTable("(a) select_excluding_ns: ns per select with 2 replicas excluded", rows(excluding));
+  const picker = await pickerTable();
+  printTable("(a) picker_ns: ns per BalancedPicker pick + callDone (p2c-ewma)", rows(picker));
+  const update = updateTable();
+  printTable(
+    "(a) update_ms: ms per update at 1000 replicas",
+    Object.entries(update).map(([strategy, u]) => ({ strategy, refresh: u.refresh, "one replaced": u.change })),
+  );
+  const over = Object.entries(select)
+    .filter(([strategy, r]) => r["1000"] > (strategy === "round-robin" || strategy === "p2c-ewma" ? 200 : 1000))
+    .map(([strategy, r]) => `${strategy} ${r["1000"]} ns`);
+  console.log(
+    `\ntarget: select <= 1000 ns at 1000 replicas for every strategy, <= 200 ns for round-robin and p2c-ewma — ` +
+      (over.length === 0 ? "met" : `NOT met: ${over.join(", ")}`),
+  );
+  return { select_ns: select, call_ns: call, select_excluding_ns: excluding, picker_ns: picker, update_ms: update };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Tail latency with one slow replica
+// ---------------------------------------------------------------------------------------------
 
 /** A node call config as LangGraph hands it to a node: a thread, and a fresh task (so a fresh idempotency key). */
 function taskConfig(threadId: string): RunnableConfig {
@@ -339,24 +553,42 @@ function variants(): Record<string, Variant> {
   return Object.fromEntries(list("BENCH_VARIANTS", "pure,timeout").map((v) => [v, all[v]!]));
 }
 
-/** The figures of the last run, if any (so that `BENCH_PARTS=tail` does not drop `select_ns`). */
-function previousResults(): Record<string, unknown> {
+/**
+ * The last results, if any, for this run to overwrite only what it measured: `BENCH_PARTS=tail`
+ * keeps `select_ns` and `call_ns`, `BENCH_PARTS=select` keeps `tail`, and each part keeps its own
+ * `_meta` entry (the machine and parameters its figures were measured with). A file from before
+ * `_meta` was split per part has the tail run's meta at its top level. Read from where
+ * `writeResults` writes (BENCH_RESULTS_DIR, else bench/results).
+ */
+function previousResults(): { figures: Record<string, unknown>; meta: Record<string, unknown> } {
+  let previous: Record<string, unknown>;
   try {
-    return JSON.parse(readFileSync(new URL("./results/balancer.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    previous = JSON.parse(
+      readFileSync(
+        env.BENCH_RESULTS_DIR ? `${env.BENCH_RESULTS_DIR}/balancer.json` : new URL("./results/balancer.json", import.meta.url),
+        "utf8",
+      ),
+    ) as Record<string, unknown>;
   } catch {
-    return {};
+    return { figures: {}, meta: {} };
   }
+  const { _meta, ...figures } = previous;
+  const meta = (_meta ?? {}) as Record<string, unknown>;
+  return { figures, meta: "tail_parameters" in meta ? { tail: meta } : meta };
 }
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
+  const meta: Record<string, unknown> = {};
+  const machine = () => ({
+    node: process.version,
+    date: new Date().toISOString(),
+    cores: cpus().length,
+    loadavg: loadavg().map((l) => round(l, 2)),
+  });
   if (PARTS.has("select")) {
-    const select: SizeTable = await measureSelectNs();
-    printTable(
-      "(a) ns per call of balancer work: select + onCallStart + onCallEnd (16 in flight), median of 7 rounds",
-      Object.entries(select).map(([strategy, r]) => ({ strategy, "n=10": r["10"], "n=100": r["100"], "n=1000": r["1000"] })),
-    );
-    results.select_ns = select;
+    Object.assign(results, await runSelect());
+    meta.select = machine();
   }
   if (PARTS.has("tail")) {
     console.log(
@@ -422,16 +654,20 @@ async function main(): Promise<void> {
       }
     }
     results.tail_detail = detail;
+    meta.tail = {
+      ...machine(),
+      tail_parameters: { ...P, rate_per_s: round(RATE, 1), slow_ms: SLOW_MS, service: "setTimeout", arrivals: "Poisson (seeded)" },
+    };
   }
-  results._meta = {
-    node: process.version,
-    date: new Date().toISOString(),
-    cores: cpus().length,
-    loadavg: loadavg().map((l) => round(l, 2)),
-    tail_parameters: { ...P, rate_per_s: round(RATE, 1), slow_ms: SLOW_MS, service: "setTimeout", arrivals: "Poisson (seeded)" },
-  };
-  // A run of one part keeps the other part's figures from the last full run.
-  const path = writeResults("balancer", { ...previousResults(), ...results });
+  const previous = previousResults();
+  const figures: Record<string, unknown> = { ...previous.figures, ...results };
+  // Part (a)'s keys first, in the order of the tables, then part (b)'s.
+  const order = ["select_ns", "call_ns", "select_excluding_ns", "picker_ns", "update_ms", "tail", "tail_detail"];
+  const ordered = Object.fromEntries([
+    ...order.filter((k) => k in figures).map((k) => [k, figures[k]] as const),
+    ...Object.entries(figures).filter(([k]) => !order.includes(k)),
+  ]);
+  const path = writeResults("balancer", { ...ordered, _meta: { ...previous.meta, ...meta } });
   console.log(`\nwrote ${path}`);
 }
 

@@ -20,9 +20,11 @@ export interface BalancedPickerOptions {
   balancer?: Balancer<PickerReplica>;
   /**
    * Replicas of `node` to skip for every call, e.g. those whose circuit breaker is open; called once
-   * per pick, so it must be cheap (return a set kept up to date, not a new one). Default: none.
+   * per pick, so it must be cheap (return a set kept up to date, not a new one). `callableCount` is
+   * the number of candidates that can take a call now (active, and addressable: not still joining),
+   * which is what an ejection cap must keep a share of. Default: none.
    */
-  exclude?: (node: string, candidateCount: number) => ExcludeSet | undefined;
+  exclude?: (node: string, callableCount: number) => ExcludeSet | undefined;
 }
 
 /** True when both lists hold the same records, by identity, in the same order. */
@@ -58,9 +60,9 @@ function union(a: ExcludeSet | undefined, b: ExcludeSet | undefined): ExcludeSet
 export class BalancedPicker implements ReplicaPicker {
   /** The balancer behind the picker. */
   readonly balancer: Balancer<PickerReplica>;
-  private readonly exclude: ((node: string, candidateCount: number) => ExcludeSet | undefined) | undefined;
-  /** The candidate list last seen per node. */
-  private readonly seen = new Map<string, readonly ReplicaCandidate[]>();
+  private readonly exclude: ((node: string, callableCount: number) => ExcludeSet | undefined) | undefined;
+  /** The candidate list last seen per node, and how many of its candidates are callable. */
+  private readonly seen = new Map<string, { list: readonly ReplicaCandidate[]; callable: number }>();
 
   constructor(options: BalancedPickerOptions = {}) {
     this.balancer = options.balancer ?? createBalancer<PickerReplica>();
@@ -82,8 +84,8 @@ export class BalancedPicker implements ReplicaPicker {
     threadId: string | null,
     tried: ExcludeSet | undefined,
   ): ReplicaCandidate | undefined {
-    this.follow(node, candidates);
-    const chosen = this.balancer.select(node, { threadId, exclude: union(this.exclude?.(node, candidates.length), tried) });
+    const callable = this.follow(node, candidates);
+    const chosen = this.balancer.select(node, { threadId, exclude: union(this.exclude?.(node, callable), tried) });
     if (chosen !== undefined) this.balancer.onCallStart(node, chosen.replicaId);
     return chosen;
   }
@@ -104,11 +106,18 @@ export class BalancedPicker implements ReplicaPicker {
     return this.balancer.stats(node);
   }
 
-  private follow(node: string, candidates: readonly ReplicaCandidate[]): void {
+  /** Updates the balancer when `candidates` changed; returns how many of them are callable. */
+  private follow(node: string, candidates: readonly ReplicaCandidate[]): number {
     const last = this.seen.get(node);
-    if (last === candidates) return;
-    this.seen.set(node, candidates);
-    if (last !== undefined && sameItems(last, candidates)) return;
-    this.balancer.update(node, candidates.filter(isCallable));
+    if (last?.list === candidates) return last.callable;
+    if (last !== undefined && sameItems(last.list, candidates)) {
+      // Same records, so the same callable ones; remember this array so that it is O(1) next time.
+      this.seen.set(node, { list: candidates, callable: last.callable });
+      return last.callable;
+    }
+    const callable = candidates.filter(isCallable);
+    this.seen.set(node, { list: candidates, callable: callable.length });
+    this.balancer.update(node, callable);
+    return callable.length;
   }
 }

@@ -154,7 +154,7 @@ export const BALANCER_DEFAULTS = {
   failurePenalty: 2,
   /** milliseconds */
   initialLatencyMs: 10,
-  /** milliseconds: time constant of the peak EWMA's decay (p2c-ewma) */
+  /** milliseconds: time constant of the latency estimate's decay without samples (p2c-ewma, performance) */
   decayMs: 10_000,
   /** random draws per choice before a scan, when exclusions hit (p2c-ewma) */
   exclusionRetries: 3,

@@ -48,7 +48,7 @@ export class ReplicaSlot<R extends BalancerReplica> {
   sampled = false;
   /** When `latencyMs` was last set, by the balancer's clock (ms). */
   stampMs = 0;
-  /** A number the strategy keeps across updates (weighted round robin: the virtual deadline). NaN: unset. */
+  /** A number the strategy keeps (weighted round robin: the virtual deadline, across updates; performance: the scaled estimate of its heap key). NaN: unset. */
   mark = Number.NaN;
 
   constructor(

@@ -7,7 +7,7 @@ import type { ReplicaInfo } from "../registry/Registry.js";
 import { BALANCER_NAMES, invalid, type Balancer, type BalancerName, type BalancerOptions, type BalancerReplica } from "./Balancer.js";
 import { ConsistentHashBalancer, type ConsistentHashOptions } from "./ConsistentHashBalancer.js";
 import { LeastConnectionsBalancer } from "./LeastConnectionsBalancer.js";
-import { PerformanceBalancer } from "./PerformanceBalancer.js";
+import { PerformanceBalancer, type PerformanceBalancerOptions } from "./PerformanceBalancer.js";
 import { PowerOfTwoChoicesBalancer, type PowerOfTwoChoicesOptions } from "./PowerOfTwoChoicesBalancer.js";
 import { ResourceBalancer, type ResourceBalancerOptions } from "./ResourceBalancer.js";
 import { RoundRobinBalancer } from "./RoundRobinBalancer.js";
@@ -18,7 +18,8 @@ export const DEFAULT_BALANCER: BalancerName = "p2c-ewma";
 
 /** A strategy with its options, for {@link createBalancer}. */
 export type BalancerSpec =
-  | ({ strategy: "round-robin" | "weighted-round-robin" | "least-connections" | "performance" } & BalancerOptions)
+  | ({ strategy: "round-robin" | "weighted-round-robin" | "least-connections" } & BalancerOptions)
+  | ({ strategy: "performance" } & PerformanceBalancerOptions)
   | ({ strategy: "resource" } & ResourceBalancerOptions)
   | ({ strategy: "p2c-ewma" } & PowerOfTwoChoicesOptions)
   | ({ strategy: "consistent-hash" } & ConsistentHashOptions);

@@ -21,7 +21,7 @@ export { ConsistentHashBalancer, type ConsistentHashOptions } from "./Consistent
 export { createBalancer, DEFAULT_BALANCER, type BalancerSpec } from "./createBalancer.js";
 export { hashString } from "./hashString.js";
 export { LeastConnectionsBalancer } from "./LeastConnectionsBalancer.js";
-export { PerformanceBalancer } from "./PerformanceBalancer.js";
+export { PerformanceBalancer, type PerformanceBalancerOptions } from "./PerformanceBalancer.js";
 export { PowerOfTwoChoicesBalancer, type PowerOfTwoChoicesOptions } from "./PowerOfTwoChoicesBalancer.js";
 export { ResourceBalancer, type ResourceBalancerOptions } from "./ResourceBalancer.js";
 export { RoundRobinBalancer } from "./RoundRobinBalancer.js";

@@ -35,7 +35,7 @@ export interface BreakerSnapshot {
   readonly node: string;
   readonly replicaId: string;
   readonly state: ReplicaHealth;
-  /** When the breaker opened or the replica was ejected (epoch ms). */
+  /** When it went out of service: the breaker opened (or last re-opened) or the replica was ejected, whichever came first (epoch ms). */
   readonly since?: number;
   /** When it may take a probe call (open) or comes back (ejected), epoch ms. */
   readonly until?: number;
@@ -47,9 +47,13 @@ interface Entry {
   readonly node: string;
   readonly replicaId: string;
   readonly policy: CircuitBreakerPolicy;
+  /** When the breaker last opened, epoch ms; kept while half-open, cleared on reset. */
   openedAt?: number;
   /** Wait of the current open period, in ms (recorded from the backoff cockatiel drew). */
   probeAfterMs: number;
+  /** When the current outlier ejection began, epoch ms. */
+  ejectedAt?: number;
+  /** When the current outlier ejection ends, epoch ms. */
   ejectedUntil?: number;
   ejections: number;
   isolation?: { dispose(): void };
@@ -115,8 +119,9 @@ export class ReplicaBreakers {
 
   /**
    * Replicas of `node` the balancer must skip now, given that the node has `replicaCount`
-   * replicas: out-of-service ones, minus those the ejection cap puts back in service. Cheap: the
-   * same object is returned until breakers change.
+   * callable replicas (active and addressable: a replica still joining takes no calls, so it must
+   * not count towards the share the cap keeps in service): out-of-service ones, minus those the
+   * ejection cap puts back in service. Cheap: the same object is returned until breakers change.
    */
   exclusions(node: string, replicaCount: number): ExcludeSet | undefined {
     const localDown = this.down.get(node);
@@ -143,7 +148,8 @@ export class ReplicaBreakers {
     if (entry.isolation) return;
     entry.ejections += 1;
     entry.isolation = entry.policy.isolate();
-    entry.ejectedUntil = Date.now() + ms;
+    entry.ejectedAt = Date.now();
+    entry.ejectedUntil = entry.ejectedAt + ms;
     this.markDown(node, replicaId, true);
     this.events.emit({ at: Date.now(), node, replicaId, type: "eject", reason });
     entry.ejectTimer = setTimeout(() => this.restore(entry), ms);
@@ -181,7 +187,7 @@ export class ReplicaBreakers {
         node: e.node,
         replicaId: e.replicaId,
         state,
-        ...(e.openedAt !== undefined && state !== "closed" ? { since: e.openedAt } : {}),
+        ...(state !== "closed" && outOfServiceSince(e) !== undefined ? { since: outOfServiceSince(e) } : {}),
         ...(state === "open" && e.openedAt !== undefined ? { until: e.openedAt + e.probeAfterMs } : {}),
         ...(state === "ejected" && e.ejectedUntil !== undefined ? { until: e.ejectedUntil } : {}),
         ejections: e.ejections,
@@ -200,6 +206,7 @@ export class ReplicaBreakers {
     entry.isolation?.dispose();
     entry.restoring = false;
     delete entry.isolation;
+    delete entry.ejectedAt;
     delete entry.ejectedUntil;
     delete entry.ejectTimer;
     this.markDown(entry.node, entry.replicaId, entry.policy.state !== CircuitState.Closed);
@@ -217,8 +224,11 @@ export class ReplicaBreakers {
         : new SamplingBreaker({ threshold: o.breaker.threshold, duration: o.breaker.durationMs, minimumRps: o.breaker.minimumRps });
     const created: Entry = { node, replicaId, probeAfterMs: o.halfOpenInitialMs, ejections: 0 } as Entry;
     const backoff = new RecordingBackoff(
-      // No jitter: the first probe comes exactly `initialMs` after the break, then 2x, 4x… (cockatiel's
-      // default decorrelated jitter can probe far sooner than asked). Shared state staggers callers.
+      // No jitter: the first probe comes exactly `initialMs` after the break, then 2x, 4x… up to
+      // `maxMs`, so half-open times are deterministic — the balancer knows when a replica comes back,
+      // and tests and docs can state it (cockatiel's default decorrelated jitter can probe far sooner
+      // than asked). Jitter would spread many callers' probes; a caller sends one probe per period,
+      // and with shared state only one caller across all of them probes.
       new ExponentialBackoff({ initialDelay: o.halfOpenInitialMs, maxDelay: o.halfOpenMaxMs, generator: noJitterGenerator }),
       (ms) => (created.probeAfterMs = ms),
     );
@@ -284,6 +294,16 @@ function healthOf(entry: Entry): ReplicaHealth {
   }
 }
 
+/**
+ * When a down replica went out of service, epoch ms: the earlier of its breaker's opening and its
+ * ejection (a replica can be both). Both are past times, so replicas order by it whatever the cause.
+ */
+function outOfServiceSince(entry: Entry): number | undefined {
+  const { openedAt, ejectedAt } = entry;
+  if (openedAt === undefined) return ejectedAt;
+  return ejectedAt === undefined ? openedAt : Math.min(openedAt, ejectedAt);
+}
+
 /** Out of service now: ejected, probing, or open before its probe time. */
 function isDown(entry: Entry, now: number): boolean {
   const health = healthOf(entry);
@@ -329,9 +349,14 @@ class CappedExclude implements ExcludeSet {
     return this.keptInService.has(replicaId);
   }
 
+  /**
+   * When `replicaId` went out of service: by its local breaker, else by the shared record (opened
+   * by another caller), else 0 (unknown: treated as the oldest).
+   */
   private since(replicaId: string): number {
     const e = this.breakers.entryOf(this.node, replicaId);
-    return e?.openedAt ?? e?.ejectedUntil ?? 0;
+    const local = e === undefined ? undefined : outOfServiceSince(e);
+    return local ?? this.breakers.shared?.record(this.node, replicaId)?.openedAt ?? 0;
   }
 }
 

@@ -16,7 +16,7 @@ export type BreakerPolicyOptions =
   | {
       /** Opens when the failure share over a sliding window exceeds `threshold`. */
       kind: "sampling";
-      /** Failure share, in (0, 1]. Default 0.5. */
+      /** Failure share the window must exceed, in (0, 1) (cockatiel's bounds: at 1 it could never open). Default 0.5. */
       threshold?: number;
       /** Window length, in ms. Default 10 000. */
       durationMs?: number;
@@ -141,6 +141,13 @@ function fraction(field: string, value: unknown, allowZero = false): number {
   return value;
 }
 
+/** A number strictly between 0 and 1 (cockatiel's `SamplingBreaker` throws otherwise, on the first call rather than at construction). */
+function openFraction(field: string, value: unknown): number {
+  if (typeof value !== "number" || !(value > 0 && value < 1))
+    throw new RangeError(`${field} must be a number in (0, 1) (got ${String(value)})`);
+  return value;
+}
+
 /** Applies defaults and validates. @throws RangeError naming the field and the value. */
 export function resolveResilience(options: ResilienceOptions = {}): ResolvedResilience {
   const d = RESILIENCE_DEFAULTS;
@@ -151,7 +158,7 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
   } else if ((b as { kind: unknown }).kind === "sampling") {
     breaker = {
       kind: "sampling",
-      threshold: fraction("breaker.threshold", b.threshold ?? d.samplingThreshold),
+      threshold: openFraction("breaker.threshold", b.threshold ?? d.samplingThreshold),
       durationMs: positiveInt("breaker.durationMs", b.durationMs ?? d.samplingDurationMs),
       minimumRps: positiveNumber("breaker.minimumRps", b.minimumRps ?? d.samplingMinimumRps),
     };

@@ -222,6 +222,8 @@ describe("failover over Kafka (real broker, real Redis, replicas in worker proce
       const watched: { id?: string } = {};
       let misrouted = 0;
       const victimReplies: number[] = [];
+      /** Replies from the victim to calls addressed to it (each one a failed call to it, once it fails). */
+      let addressedReplies = 0;
       const { fabric, graph, replicaOf } = await fleet.caller({
         // Round robin gives the failing replica every third call, whatever its latency: the
         // breaker alone takes it out (p2c-ewma would also steer away from its failures).
@@ -237,6 +239,7 @@ describe("failover over Kafka (real broker, real Redis, replicas in worker proce
           victimReplies.push(Date.now());
           // Sent to another replica, answered by the victim: Kafka had moved that replica's partition to it.
           if (request.replica !== watched.id) misrouted += 1;
+          else addressedReplies += 1;
         },
       });
       const [victim, ...others] = fleet.pids as [number, ...number[]];
@@ -251,7 +254,7 @@ describe("failover over Kafka (real broker, real Redis, replicas in worker proce
         if (e.replicaId !== watched.id) return;
         events.push(e);
         if (e.type === "break" && repliesAtBreak === undefined) {
-          repliesAtBreak = victimReplies.length;
+          repliesAtBreak = addressedReplies;
           // The victim's failed calls the caller had finished recording: each is recorded just
           // after its breaker counted it, so the one that trips the breaker is not among them.
           recordedAtBreak = fabric.status().balancer[NODE]?.find((s) => s.replicaId === watched.id)?.errors;
@@ -272,6 +275,8 @@ describe("failover over Kafka (real broker, real Redis, replicas in worker proce
 
       const brk = events.find((e) => e.type === "break");
       expect(brk, "the breaker opened").toBeDefined();
+      // From the victim's first failed call (its failed reply reaching this caller: the earliest
+      // moment the caller can know of a failure) to the breaker opening.
       const openedAfterMs = brk!.at - victimReplies[0]!;
       // The failed reply that completed the threshold (the third; replies are read in arrival order).
       const reactionMs = brk!.at - victimReplies[2]!;
@@ -289,13 +294,17 @@ describe("failover over Kafka (real broker, real Redis, replicas in worker proce
           `the others answered ${others.map((p) => served.get(p) ?? 0).join(" + ")}; ${misroutedToVictim} calls sent to others reached ` +
           `the victim (moved partitions); other breakers: ${JSON.stringify(fabric.status().breakers.filter((b) => b.replicaId !== watched.id))}`,
       );
+      // Within 3 failed calls: the breaker had counted at most 3 of the victim's failures when it
+      // opened (those recorded, plus the one that tripped it), and at most 3 calls addressed to the
+      // victim had failed (their replies reached this caller) by then.
       expect(recordedAtBreak! + 1).toBeLessThanOrEqual(3);
-      // The breaker opens as soon as it has 3 failures (no window, no minimum rate). How soon after
-      // the first failure that is depends on how fast failures arrive: the burst sends 3 calls to
-      // the victim at once, whose failed replies arrive within a few ms of each other on an idle
-      // machine (2–40 ms measured) but hundreds of ms apart when other test runs saturate the 2
-      // cores; so the bound is asserted from the failure that completed the threshold.
-      expect(reactionMs).toBeLessThanOrEqual(100);
+      expect(repliesAtBreak).toBeLessThanOrEqual(3);
+      // Within 100 ms of the first failed call. The breaker opens as soon as it has 3 failures (no
+      // window, no minimum rate), so this depends on how fast failures arrive: the burst sends 3
+      // calls to the victim at once, whose failed replies arrive within a few ms of each other on
+      // an idle machine (2–40 ms measured); a machine saturated by other test runs can spread them
+      // further, and then this fails, as it should: the target is about time, not only calls.
+      expect(openedAfterMs).toBeLessThanOrEqual(100);
       // Traffic moved: after the break only the calls already in flight there (≤ 9), one probe per
       // backoff period, and calls for others that Kafka delivered to it (a rebalance moved their
       // partition) reach the victim; the others answer everything else.

@@ -6,6 +6,9 @@ import { BalancedPicker, type PickerReplica } from "../../../src/balancer/Balanc
 import type { Balancer } from "../../../src/balancer/Balancer.js";
 import { createBalancer } from "../../../src/balancer/createBalancer.js";
 import type { ReplicaCandidate, ReplicaPicker } from "../../../src/nodes/pickReplica.js";
+import { BreakerEventLog } from "../../../src/resilience/BreakerEvents.js";
+import { ReplicaBreakers } from "../../../src/resilience/ReplicaBreakers.js";
+import { resolveResilience } from "../../../src/resilience/resilienceOptions.js";
 import { deterministic, replica, replicas, tally } from "./fixtures.js";
 
 /** A balancer that counts its updates. */
@@ -87,6 +90,37 @@ describe("BalancedPicker", () => {
     expect(picker.pickExcluding("n", list, null, tried)).toBeUndefined();
     open.clear();
     expect(picker.pickExcluding("n", list, null, tried)?.replicaId).toBe("r00");
+  });
+
+  it("gives its exclusions the number of callable candidates, so a joining replica does not count towards the ejection cap", async () => {
+    const breakers = new ReplicaBreakers(
+      resolveResilience({ breaker: { kind: "consecutive", threshold: 1 }, halfOpenAfter: { initialMs: 60_000, maxMs: 60_000 } }),
+      new BreakerEventLog(),
+      () => true,
+    );
+    const counts: number[] = [];
+    const picker = new BalancedPicker({
+      balancer: createBalancer<PickerReplica>({ strategy: "round-robin", ...deterministic().options }),
+      exclude: (node, callable) => {
+        counts.push(callable);
+        return breakers.exclusions(node, callable);
+      },
+    });
+    await expect(breakers.execute("n", "r00", () => Promise.reject(new Error("down")))).rejects.toThrow("down"); // r00's breaker is open
+    // r00 is the only callable replica; r01 has no partitions yet (joining its consumer group).
+    const list = [
+      replica("r00", { address: { replicaId: "r00", partitions: [0] } }),
+      replica("r01", { address: { replicaId: "r01", partitions: [] } }),
+    ];
+    // Counting r01, the cap (all but one of 2) would let r00 out and leave no replica to call.
+    expect(picker.pick("n", list, null)?.replicaId).toBe("r00");
+    expect(picker.pick("n", [...list], null)?.replicaId).toBe("r00"); // the same records in a new array
+    expect(counts).toEqual([1, 1]);
+
+    // r01 has joined: the cap now lets r00 out, and r01 takes the calls.
+    const joined = [list[0]!, replica("r01", { address: { replicaId: "r01", partitions: [1] } })];
+    expect(tally(4, () => picker.pick("n", joined, null)?.replicaId)).toEqual(new Map([["r01", 4]]));
+    expect(counts.at(-1)).toBe(2);
   });
 
   it("keeps a thread on its replica with consistent hashing", () => {

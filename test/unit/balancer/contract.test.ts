@@ -128,6 +128,7 @@ describe("createBalancer", () => {
     [{ strategy: "least-connections", failurePenalty: 0.5 }, /failurePenalty .*got 0.5/],
     [{ strategy: "performance", initialLatencyMs: -1 }, /initialLatencyMs .*got -1/],
     [{ strategy: "p2c-ewma", decayMs: 0 }, /decayMs .*got 0/],
+    [{ strategy: "performance", decayMs: Number.POSITIVE_INFINITY }, /decayMs .*got Infinity/],
     [{ strategy: "p2c-ewma", exclusionRetries: 1.5 }, /exclusionRetries .*got 1.5/],
     [{ strategy: "consistent-hash", virtualNodes: 0 }, /virtualNodes .*got 0/],
     [{ strategy: "resource", cpuWeight: -1 }, /cpuWeight .*got -1/],

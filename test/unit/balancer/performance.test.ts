@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { BalancerReplica } from "../../../src/balancer/Balancer.js";
 import { PerformanceBalancer } from "../../../src/balancer/PerformanceBalancer.js";
 import { ResourceBalancer } from "../../../src/balancer/ResourceBalancer.js";
-import { call, deterministic, replica, replicas, tally } from "./fixtures.js";
+import { call, deterministic, replica, replicas, seededRandom, tally } from "./fixtures.js";
 
 describe("PerformanceBalancer", () => {
   /** A balancer whose replicas r00.. have one latency sample each. */
@@ -49,6 +49,57 @@ describe("PerformanceBalancer", () => {
     expect(perf.select("n")?.replicaId).toBe("r03"); // 30, before r02 (50)
     perf.onCallEnd("n", "r03", { latencyMs: 5, failed: false });
     expect(perf.stats("n")[3]!.latencyEwmaMs).toBe(5);
+  });
+
+  it("tries a replica it avoided again once its estimate has decayed, and gives it its share back after it recovers", () => {
+    const { perf, clock } = warmed([10, 10, 10]);
+    const latency: Record<string, number> = { r00: 10, r01: 10, r02: 400 };
+    const slow = Array.from({ length: 3_000 }, () => call(perf, clock, (id) => latency[id]!)); // 30 s of 10 ms calls
+    // Avoided: tried again only when its estimate has decayed to its peers' (every ~25 s while it stays slow).
+    expect(slow.filter((id) => id === "r02").length).toBeLessThanOrEqual(3);
+
+    latency.r02 = 10; // recovered: nothing tells the balancer but the decay of its estimate
+    const later = Array.from({ length: 9_000 }, () => call(perf, clock, (id) => latency[id]!)); // 90 s
+    const share = later.slice(-3_000).filter((id) => id === "r02").length / 3_000;
+    expect(share).toBeGreaterThan(0.25); // back near its third
+    expect(share).toBeLessThan(0.4);
+    expect(perf.stats("n")[2]!.latencyEwmaMs).toBeLessThan(15);
+  });
+
+  it("decays an estimate that gets no sample toward zero, with the configured time constant", () => {
+    const { clock, options } = deterministic();
+    const perf = new PerformanceBalancer({ ...options, decayMs: 1_000 });
+    perf.update("n", replicas(2));
+    perf.onCallEnd("n", "r00", { latencyMs: 100, failed: false });
+    clock.advance(1_000);
+    expect(perf.stats("n")[0]!.latencyEwmaMs).toBeCloseTo(100 / Math.E, 6);
+    // The next sample is folded into the decayed estimate: 36.8 + 0.3 × (50 − 36.8).
+    perf.onCallEnd("n", "r00", { latencyMs: 50, failed: false });
+    expect(perf.stats("n")[0]!.latencyEwmaMs).toBeCloseTo(100 / Math.E + 0.3 * (50 - 100 / Math.E), 6);
+  });
+
+  it("selects the lowest decayed cost at every step, over many time constants", () => {
+    const { clock, options } = deterministic(7);
+    const random = seededRandom(11);
+    const perf = new PerformanceBalancer({ ...options, decayMs: 500 });
+    perf.update("n", replicas(8));
+    // One sample each first: `stats` reports 0 for a replica without one (the balancer uses a neutral estimate).
+    for (const r of replicas(8)) perf.onCallEnd("n", r.replicaId, { latencyMs: 1 + Math.floor(random() * 200), failed: false });
+    const running: string[] = [];
+    for (let step = 0; step < 3_000; step += 1) {
+      clock.advance(Math.floor(random() * 40)); // 3 000 steps of 0–39 ms: about 120 time constants
+      if (running.length > 0 && (running.length > 6 || random() < 0.5)) {
+        const id = running.splice(Math.floor(random() * running.length), 1)[0]!;
+        perf.onCallEnd("n", id, { latencyMs: 1 + Math.floor(random() * 200), failed: random() < 0.1 });
+      } else {
+        const id = perf.select("n")!.replicaId;
+        const costs = perf.stats("n").map((r) => ({ id: r.replicaId, cost: (r.latencyEwmaMs + 0.001) * (r.inFlight + 1) }));
+        const best = Math.min(...costs.map((c) => c.cost));
+        expect(costs.find((c) => c.id === id)!.cost).toBeLessThanOrEqual(best * (1 + 1e-9) + 0.01);
+        perf.onCallStart("n", id);
+        running.push(id);
+      }
+    }
   });
 
   it("counts a fast failure as slow", () => {

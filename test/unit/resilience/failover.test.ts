@@ -1,10 +1,11 @@
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabric, type Fabric, type FabricConfig } from "../../../src/fabric.js";
-import { isBulkheadFullError } from "../../../src/errors.js";
+import { isBulkheadFullError, TransportError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { InMemoryStateBackend, InMemoryStateStore } from "../../../src/state/InMemoryStateStore.js";
 import { InMemoryNetwork, InMemoryTransport } from "../../../src/transport/InMemoryTransport.js";
+import type { CallOptions, CallReply, OutgoingRequestHeader } from "../../../src/transport/Transport.js";
 
 // Failover on the embedded fabric: a caller and worker "processes" as separate fabrics on one
 // in-memory network and state backend. Each worker serves its own copy of the node, so a test can
@@ -29,14 +30,28 @@ function nodeBuilder(name: string, behaviour: Behaviour) {
     .addEdge("work", END);
 }
 
+/**
+ * The caller's transport, recording the header of every request it is asked to send, and failing
+ * those addressed to the replicas in `unreachable` (a transport failure: the replica never sees them).
+ */
+class RecordingTransport extends InMemoryTransport {
+  readonly sent: OutgoingRequestHeader[] = [];
+  readonly unreachable = new Set<string>();
+
+  override call(header: OutgoingRequestHeader, payload: Uint8Array, options: CallOptions): Promise<CallReply> {
+    this.sent.push(header);
+    if (this.unreachable.has(header.replica)) return Promise.reject(new TransportError(`cannot reach ${header.replica}`));
+    return super.call(header, payload, options);
+  }
+}
+
 let fabrics: Fabric[] = [];
 afterEach(async () => {
   await Promise.all(fabrics.map((f) => f.stop({ drainTimeoutMs: 100 })));
   fabrics = [];
 });
 
-async function cluster(workerCount: number, callerConfig: FabricConfig = {}) {
-  const network = new InMemoryNetwork();
+async function cluster(workerCount: number, callerConfig: FabricConfig = {}, network = new InMemoryNetwork()) {
   const backend = new InMemoryStateBackend();
   const make = (config: FabricConfig = {}) =>
     createFabric({
@@ -146,6 +161,32 @@ describe("failover on the embedded fabric", () => {
     // Both breakers opened; the cap keeps the one that broke first in service, so calls still go through.
     expect(caller.status().breakerEvents.filter((e) => e.type === "break")).toHaveLength(2);
     for (let i = 0; i < 3; i += 1) expect((await graph.invoke({ n: i })).n).toBe(i + 1);
+  });
+
+  it("retries on another replica with the same idempotency key and a new correlation id", async () => {
+    const network = new InMemoryNetwork();
+    const transport = new RecordingTransport({ network, logger: silentLogger });
+    const { caller, behaviours, graph } = await cluster(2, { transport, balancer: "round-robin" }, network);
+    transport.unreachable.add(caller.registry.replicas("work")[0]!.replicaId);
+    // Round robin sends at least one of two calls to the unreachable replica first; both succeed.
+    for (let i = 0; i < 2; i += 1) expect((await graph.invoke({ n: i })).n).toBe(i + 1);
+    expect(behaviours[0]!.calls + behaviours[1]!.calls).toBe(2); // each task ran once, on the reachable replica
+    const byKey = new Map<string, OutgoingRequestHeader[]>();
+    for (const h of transport.sent) byKey.set(h.idempotencyKey, [...(byKey.get(h.idempotencyKey) ?? []), h]);
+    const retried = [...byKey.values()].filter((attempts) => attempts.length > 1);
+    // Round robin's picks alternate, retries included: one or both calls went to it first.
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+    for (const attempts of retried) {
+      expect(attempts).toHaveLength(2);
+      const [first, second] = attempts as [OutgoingRequestHeader, OutgoingRequestHeader];
+      expect(transport.unreachable.has(first.replica)).toBe(true);
+      expect(second.replica).not.toBe(first.replica);
+      expect(second.id).not.toBe(first.id);
+      // Everything else that identifies the task, and the call's deadline, is the same.
+      const { id: _firstId, replica: _firstReplica, ...firstRest } = first;
+      const { id: _secondId, replica: _secondReplica, ...secondRest } = second;
+      expect(secondRest).toEqual(firstRest);
+    }
   });
 
   it("rejects calls over the per-node bulkhead at once with a typed error", async () => {
