@@ -78,7 +78,7 @@ export function formatStatus(report: StatusReport): string {
         now,
       ),
     );
-  out.push("", "Throughput (estimated from the heartbeats: in flight ÷ latency)");
+  out.push("", "Throughput (measured by the replicas over their last heartbeat)");
   if (report.nodes.length === 0) out.push("  no nodes");
   else {
     out.push(
@@ -88,14 +88,14 @@ export function formatStatus(report: StatusReport): string {
           { header: "replicas", align: "right" },
           { header: "active", align: "right" },
           { header: "in flight", align: "right" },
-          { header: "≈ calls/s", align: "right" },
+          { header: "calls/s", align: "right" },
         ],
         report.nodes.map((n) => [
           n.node,
           String(n.replicas.length),
           String(n.replicas.filter((r) => r.status === "active").length),
           String(n.replicas.reduce((a, r) => a + r.load.inFlight, 0)),
-          n.estimatedCallsPerSecond.toFixed(1),
+          n.callsPerSecond.toFixed(1),
         ]),
         "  ",
       ),
@@ -120,31 +120,57 @@ export function formatStatus(report: StatusReport): string {
       ),
     );
   }
-  const { breakers, breakerEvents, balancer } = report.local;
-  out.push("", "Breakers and breaker events seen by this observer");
-  if (breakers.length === 0 && breakerEvents.length === 0) out.push("  none (breakers live in the callers; this observer makes no calls)");
-  for (const b of breakers) out.push(`  ${b.node} ${b.replicaId}: ${b.state}${b.ejections > 0 ? ` (ejected ${b.ejections}×)` : ""}`);
-  for (const e of breakerEvents.slice(-10))
-    out.push(`  ${ago(e.at, now)}  ${e.type}  ${e.node} ${e.replicaId}${e.reason ? `  ${e.reason}` : ""}`);
-  out.push("", "Balancer");
-  const balanced = Object.entries(balancer).filter(([, stats]) => stats.length > 0);
-  if (balanced.length === 0)
-    out.push("  no selections by this observer (each caller balances on its own; see fabric.status().balancer there)");
-  for (const [node, stats] of balanced) {
-    out.push(`  ${node}`);
+  out.push("", "Callers (what each process that makes remote calls reports)");
+  if (report.callers.length === 0) out.push("  none reporting (callers publish at each monitor run, every 5 s by default)");
+  else {
     out.push(
       renderTable(
         [
-          "replica",
-          { header: "selected", align: "right" },
-          { header: "in flight", align: "right" },
-          { header: "latency", align: "right" },
+          "caller",
+          "node",
+          { header: "calls", align: "right" },
           { header: "errors", align: "right" },
+          { header: "latency", align: "right" },
+          "reported",
         ],
-        stats.map((s) => [s.replicaId, String(s.selections), String(s.inFlight), ms(s.latencyEwmaMs), `${s.errors}/${s.calls}`]),
-        "    ",
+        report.callers.flatMap((c) =>
+          Object.entries(c.calls).map(([node, s]) => [
+            c.callerId,
+            node,
+            String(s.calls),
+            String(s.failures),
+            ms(s.latencyEwmaMs),
+            ago(c.at, now),
+          ]),
+        ),
+        "  ",
       ),
     );
+    const breakers = report.callers.flatMap((c) => c.breakers.map((b) => ({ caller: c.callerId, ...b })));
+    out.push("", "Breakers (as the callers see them)");
+    if (breakers.length === 0) out.push("  all closed");
+    for (const b of breakers)
+      out.push(`  ${b.caller}: ${b.node} ${b.replicaId} ${b.state}${b.ejections > 0 ? ` (ejected ${b.ejections}×)` : ""}`);
+    out.push("", "Balancer (per caller and node: selections, in flight, latency estimate, errors per replica)");
+    for (const c of report.callers) {
+      for (const [node, stats] of Object.entries(c.balancer)) {
+        if (stats.length === 0) continue;
+        out.push(`  ${c.callerId} → ${node}`);
+        out.push(
+          renderTable(
+            [
+              "replica",
+              { header: "selected", align: "right" },
+              { header: "in flight", align: "right" },
+              { header: "latency", align: "right" },
+              { header: "errors", align: "right" },
+            ],
+            stats.map((st) => [st.replicaId, String(st.selections), String(st.inFlight), ms(st.latencyEwmaMs), `${st.errors}/${st.calls}`]),
+            "    ",
+          ),
+        );
+      }
+    }
   }
   out.push("", `Negotiations (open sessions of ${report.negotiationInitiators.join(", ")})`);
   if (report.negotiations.length === 0) out.push("  none open");

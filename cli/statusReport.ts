@@ -1,20 +1,20 @@
 /**
  * What `langgraph-fabric status` knows about a fabric it observes from outside: the registry's view
- * of every replica (with the load figures replicas heartbeat), a throughput estimate per node, the
- * breaker records callers share through the state store, this observer's own breaker and balancer
- * view, and the open negotiation sessions of the given initiators. Gathered once, as plain JSON
- * (`--json` prints it as is); `formatStatus` renders it for people.
+ * of every replica (with the load figures replicas heartbeat, their measured throughput included),
+ * what every caller reports of its calls, balancers and breakers (callers publish it at each monitor
+ * run), the breaker records callers share through the state store, and the open negotiation
+ * sessions of the given initiators. Gathered once, as plain JSON (`--json` prints it as is);
+ * `formatStatus` renders it for people.
  *
  * @module
  */
 import {
   LocalParticipants,
   NegotiationCoordinator,
+  readCallerReports,
+  type CallerReport,
   silentLogger,
-  type BreakerEvent,
-  type BreakerSnapshot,
   type Fabric,
-  type ReplicaBalanceStats,
   type ReplicaInfo,
 } from "../src/index.js";
 
@@ -53,11 +53,11 @@ export interface NodeReport {
   node: string;
   replicas: ReplicaInfo[];
   /**
-   * Calls per second, estimated with Little's law from the last heartbeats: Σ in flight ÷ latency
-   * EWMA. Replicas publish no call counters, so a rate cannot be measured from outside; the
-   * estimate is right on average under steady load and reads 0 when nothing is in flight.
+   * Calls per second served by the node's replicas over their last heartbeat interval, as each
+   * replica measured it. Replicas of versions that do not report it count with an estimate by
+   * Little's law (in flight ÷ latency EWMA).
    */
-  estimatedCallsPerSecond: number;
+  callsPerSecond: number;
 }
 
 /** The whole report. */
@@ -69,10 +69,10 @@ export interface StatusReport {
   /** This observer's caller id. */
   observer: string;
   nodes: NodeReport[];
+  /** What each caller that makes remote calls reports (its calls, balancer figures, breakers), newest first. */
+  callers: CallerReport[];
   /** Open breakers shared through the state store (callers that enable `resilience.shared`). */
   sharedBreakers: SharedBreakerRecord[];
-  /** This observer's own breakers, events and balancer figures (it makes no calls: normally empty). */
-  local: { breakers: BreakerSnapshot[]; breakerEvents: BreakerEvent[]; balancer: Record<string, ReplicaBalanceStats[]> };
   /** Initiators whose open negotiation sessions were looked up. */
   negotiationInitiators: string[];
   negotiations: OpenNegotiation[];
@@ -86,23 +86,30 @@ export async function gatherStatus(fabric: Fabric, connection: string, initiator
   const status = fabric.status();
   const nodes = Object.entries(status.replicas)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([node, replicas]) => ({ node, replicas, estimatedCallsPerSecond: littlesLaw(replicas) }));
-  const [sharedBreakers, negotiations] = await Promise.all([readSharedBreakers(fabric, nodes), readNegotiations(fabric, initiators)]);
+    .map(([node, replicas]) => ({ node, replicas, callsPerSecond: throughput(replicas) }));
+  const [callers, sharedBreakers, negotiations] = await Promise.all([
+    readCallerReports(fabric.state),
+    readSharedBreakers(fabric, nodes),
+    readNegotiations(fabric, initiators),
+  ]);
   return {
     observedAt: Date.now(),
     connection,
     observer: status.callerId,
     nodes,
+    callers: callers.filter((c) => c.callerId !== status.callerId),
     sharedBreakers,
-    local: { breakers: status.breakers, breakerEvents: status.breakerEvents, balancer: status.balancer },
     negotiationInitiators: [...initiators],
     negotiations,
   };
 }
 
-function littlesLaw(replicas: readonly ReplicaInfo[]): number {
+function throughput(replicas: readonly ReplicaInfo[]): number {
   let rate = 0;
-  for (const r of replicas) if (r.load.latencyEwmaMs > 0) rate += r.load.inFlight / (r.load.latencyEwmaMs / 1000);
+  for (const r of replicas) {
+    if (r.load.callsPerSecond !== undefined) rate += r.load.callsPerSecond;
+    else if (r.load.latencyEwmaMs > 0) rate += r.load.inFlight / (r.load.latencyEwmaMs / 1000);
+  }
   return rate;
 }
 

@@ -30,6 +30,12 @@ export { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_VERSION, EnvelopeCodec } from "./tr
 export type { EnvelopeCodecOptions, EnvelopeHeader, Frame, RequestHeader, ReplyHeader } from "./transport/envelope.js";
 export { FabricSerializer } from "./transport/payloadCodec.js";
 export { FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
-export { childTraceContext, parseTraceparent, traceContextOf, TRACEPARENT_CONFIG, TRACESTATE_CONFIG } from "./observability/traceContext.js";
+export {
+  childTraceContext,
+  parseTraceparent,
+  traceContextOf,
+  TRACEPARENT_CONFIG,
+  TRACESTATE_CONFIG,
+} from "./observability/traceContext.js";
 export type { RandomFill, Traceparent } from "./observability/traceContext.js";
 export type * from "./transport/Transport.js";

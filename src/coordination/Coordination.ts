@@ -28,8 +28,7 @@ import { EmergencyBroadcaster, type BroadcastOptions, type BroadcastResult } fro
 import { EmergencyReceiver } from "./EmergencyReceiver.js";
 import type { MonitorEvent } from "./monitors/MonitorEvent.js";
 import { resolveMonitors, type MonitorOptions } from "./monitors/monitorOptions.js";
-import { Monitors, type MonitorStatus } from "./monitors/Monitors.js";
-import type { PerformanceSample } from "./monitors/PerformanceMonitor.js";
+import { Monitors, type MonitorSample, type MonitorStatus } from "./monitors/Monitors.js";
 import type { NegotiationParts } from "./negotiate.js";
 import { ResourceAllocator, type Allocation, type AllocationRequest } from "./ResourceAllocator.js";
 import { RiskAssessment, type RiskOptions, type RiskRequest, type RiskResult } from "./RiskAssessment.js";
@@ -43,8 +42,8 @@ export interface CoordinationParts {
   logger: Logger;
   /** Reaches participants served with `serveParticipants` (the fabric). */
   caller: NodeCaller;
-  /** The call figures of `fabric.status()`, for the performance monitor. */
-  sample: () => PerformanceSample;
+  /** The call figures of `fabric.status()`, for the performance monitor and the caller report. */
+  sample: () => MonitorSample;
   /** Drops the breakers of replicas that left the registry. */
   forgetBreakers: () => void;
 }
@@ -104,6 +103,7 @@ export class Coordination {
           state: p.state,
           logger: p.logger,
           sample: p.sample,
+          callerId: p.transport.callerId,
           forgetBreakers: p.forgetBreakers,
         },
         resolved,

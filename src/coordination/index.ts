@@ -33,7 +33,9 @@ export type { BroadcastOptions, BroadcastResult } from "./EmergencyBroadcaster.j
 export { MONITOR_DEFAULTS } from "./monitors/monitorOptions.js";
 export type { MonitorOptions, PerformanceThresholds } from "./monitors/monitorOptions.js";
 export type { MonitorEvent, MonitorEventType, MonitorName } from "./monitors/MonitorEvent.js";
-export type { MonitorStatus } from "./monitors/Monitors.js";
+export type { MonitorSample, MonitorStatus } from "./monitors/Monitors.js";
+export { CallerReporter, readCallerReports } from "./monitors/CallerReports.js";
+export type { CallerReport } from "./monitors/CallerReports.js";
 export { RESOURCE_ALLOCATOR_DEFAULTS } from "./ResourceAllocator.js";
 export type { Allocation, AllocationRequest } from "./ResourceAllocator.js";
 export { RISK_DEFAULTS, RISK_TYPE } from "./RiskAssessment.js";

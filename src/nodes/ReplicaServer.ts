@@ -93,6 +93,7 @@ export class ReplicaServer {
           .catch((e: unknown) => logger.warn("could not publish a replica's new address", { replicaId, error: e }));
       },
     });
+    const rate = { at: performance.now(), calls: 0 };
     registration = await registry.register({
       node,
       replicaId,
@@ -103,7 +104,12 @@ export class ReplicaServer {
       meta: { host: hostname(), pid: String(process.pid), transport: transport.kind },
       loadProvider: () => {
         const s = stats.snapshot();
-        return { inFlight: handle.inFlight, latencyEwmaMs: s.latencyEwmaMs, errorRate: s.errorRate };
+        // A rate only the replica can measure: observers see one heartbeat, not two.
+        const at = performance.now();
+        const callsPerSecond = at > rate.at ? ((s.calls - rate.calls) * 1000) / (at - rate.at) : 0;
+        rate.at = at;
+        rate.calls = s.calls;
+        return { inFlight: handle.inFlight, latencyEwmaMs: s.latencyEwmaMs, errorRate: s.errorRate, calls: s.calls, callsPerSecond };
       },
     });
     const replica: ServedReplica = { node, replicaId, handle, registration, stats };

@@ -27,6 +27,10 @@ export interface ReplicaLoad {
   readonly cpu: number;
   /** Resident set size of the replica's process, in bytes. */
   readonly memoryBytes: number;
+  /** Calls completed since the replica started (a count). Absent from records of older versions. */
+  readonly calls?: number;
+  /** Calls completed per second over the last heartbeat interval, as the replica measured it. Absent from records of older versions. */
+  readonly callsPerSecond?: number;
 }
 
 /** A replica as the registry publishes it. Records are JSON: numbers are epoch milliseconds where they are times. */
@@ -185,6 +189,8 @@ const replicaInfoSchema = z.object({
     errorRate: nonNegative,
     cpu: nonNegative,
     memoryBytes: nonNegative,
+    calls: nonNegative.optional(),
+    callsPerSecond: nonNegative.optional(),
   }),
   meta: z.record(z.string(), z.string()).default({}),
 });

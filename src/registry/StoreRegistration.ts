@@ -212,6 +212,8 @@ export class StoreRegistration implements RegistrationHandle {
       errorRate: figure(provided.errorRate, 1),
       cpu: figure(cpu, 1),
       memoryBytes: figure(memoryBytes),
+      ...(provided.calls === undefined ? {} : { calls: figure(provided.calls) }),
+      ...(provided.callsPerSecond === undefined ? {} : { callsPerSecond: figure(provided.callsPerSecond) }),
     };
   }
 

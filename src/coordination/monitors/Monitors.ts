@@ -13,6 +13,7 @@ import type { AgentDirectory } from "../AgentDirectory.js";
 import { errorText } from "../validation.js";
 import { FailoverSweep } from "./FailoverSweep.js";
 import { HeartbeatMonitor } from "./HeartbeatMonitor.js";
+import { CallerReporter, type CallerReport } from "./CallerReports.js";
 import { MonitorEventLog, type MonitorEvent } from "./MonitorEvent.js";
 import type { ResolvedMonitors } from "./monitorOptions.js";
 import { PerformanceMonitor, type PerformanceSample } from "./PerformanceMonitor.js";
@@ -23,11 +24,16 @@ export interface MonitorParts {
   registry: Registry;
   state: StateStore;
   logger: Logger;
-  /** The figures of `fabric.status()` the performance monitor judges. */
-  sample: () => PerformanceSample;
+  /** The figures of `fabric.status()` the performance monitor judges and the caller report publishes. */
+  sample: () => MonitorSample;
+  /** This process's caller id (whose report it publishes). */
+  callerId: string;
   /** Drops the breakers of replicas that left the registry. */
   forgetBreakers: () => void;
 }
+
+/** What the monitors read of `fabric.status()`. */
+export type MonitorSample = PerformanceSample & Pick<CallerReport, "balancer" | "breakers">;
 
 /** The monitors' section of `fabric.status()`. */
 export interface MonitorStatus {
@@ -36,7 +42,7 @@ export interface MonitorStatus {
   /** Time between runs, in ms. */
   intervalMs: number;
   /** Which monitors are on. */
-  enabled: { heartbeat: boolean; performance: boolean; failover: boolean };
+  enabled: { heartbeat: boolean; performance: boolean; failover: boolean; report: boolean };
   /** Runs completed. */
   runs: number;
   /** When the last run ended (epoch ms). */
@@ -51,6 +57,7 @@ export class Monitors {
   private readonly heartbeat: HeartbeatMonitor | undefined;
   private readonly performance: PerformanceMonitor | undefined;
   private readonly failover: FailoverSweep | undefined;
+  private readonly reporter: CallerReporter | undefined;
   private timer: unknown;
   private running = false;
   private current: Promise<MonitorEvent[]> | undefined;
@@ -65,6 +72,8 @@ export class Monitors {
     const now = o.now;
     if (o.heartbeat) this.heartbeat = new HeartbeatMonitor({ directory: p.directory, registry: p.registry, now });
     if (o.performance) this.performance = new PerformanceMonitor(o.performance, now);
+    // A report outlives a few missed runs, then drops out by itself (a caller that died).
+    if (o.report) this.reporter = new CallerReporter(p.state, p.callerId, 3 * o.intervalMs, now);
     if (o.failover) {
       this.failover = new FailoverSweep({
         registry: p.registry,
@@ -92,6 +101,9 @@ export class Monitors {
     this.timer = undefined;
     await this.current?.catch(() => undefined);
     this.heartbeat?.stop();
+    await this.reporter
+      ?.withdraw()
+      .catch((e: unknown) => this.p.logger.debug("monitor: caller report not withdrawn", { error: errorText(e) }));
   }
 
   /** Runs every enabled monitor now (after a run in progress, if any) and returns the events of this run. */
@@ -115,6 +127,7 @@ export class Monitors {
         heartbeat: this.heartbeat !== undefined,
         performance: this.performance !== undefined,
         failover: this.failover !== undefined,
+        report: this.reporter !== undefined,
       },
       runs: this.runs,
       ...(this.lastRunAt === undefined ? {} : { lastRunAt: this.lastRunAt }),
@@ -136,7 +149,10 @@ export class Monitors {
     if (this.failover) events.push(...(await this.failover.sweep()));
     try {
       if (this.heartbeat) events.push(...this.heartbeat.check());
-      if (this.performance) events.push(...this.performance.check(this.p.sample()));
+      const sample = this.performance || this.reporter ? this.p.sample() : undefined;
+      if (this.performance && sample) events.push(...this.performance.check(sample));
+      if (this.reporter && sample)
+        await this.reporter.publish({ calls: sample.calls, balancer: sample.balancer, breakers: sample.breakers });
     } catch (e) {
       // A registry stopped under a late run, or a status that cannot be read: the next run tries again.
       this.p.logger.debug("monitor: a run failed", { error: errorText(e) });

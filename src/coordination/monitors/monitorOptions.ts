@@ -41,6 +41,12 @@ export interface MonitorOptions {
    * relies on); `false` turns it off. Default: on, no queues.
    */
   failover?: { queues?: readonly string[] } | false;
+  /**
+   * Publish this caller's view (calls per node, balancer figures, breakers) to the state store at
+   * every run, for `langgraph-fabric status` and other observers (see `readCallerReports`); a
+   * process that makes no remote call publishes nothing. Default true.
+   */
+  report?: boolean;
   /** Events kept for `fabric.status()` (a count). Default 100. */
   recentEvents?: number;
   /** The clock, epoch ms. Default: the coordination clock (`Date.now`). */
@@ -53,6 +59,7 @@ export interface MonitorOptions {
 export const MONITOR_DEFAULTS = {
   intervalMs: 5_000, // ms
   heartbeat: true,
+  report: true,
   latencyMs: 30_000, // ms
   errorRate: 0.5, // share of calls, 0..1
   minCalls: 10, // calls
@@ -63,6 +70,7 @@ export const MONITOR_DEFAULTS = {
 export interface ResolvedMonitors {
   intervalMs: number;
   heartbeat: boolean;
+  report: boolean;
   performance: Required<PerformanceThresholds> | false;
   failover: { queues: string[] } | false;
   recentEvents: number;
@@ -80,6 +88,7 @@ export function resolveMonitors(options: MonitorOptions, fallback: { now: () => 
   if (!isRecord(given)) throw new RangeError(`monitors must be an options object or false (got ${show(given)})`);
   const o = { ...MONITOR_DEFAULTS, ...definedOnly(options) };
   if (typeof o.heartbeat !== "boolean") throw new RangeError(`monitors.heartbeat must be a boolean (got ${show(o.heartbeat)})`);
+  if (typeof o.report !== "boolean") throw new RangeError(`monitors.report must be a boolean (got ${show(o.report)})`);
   let performance: ResolvedMonitors["performance"] = false;
   if (options.performance !== false) {
     const p = { latencyMs: o.latencyMs, errorRate: o.errorRate, minCalls: o.minCalls, ...definedOnly(options.performance ?? {}) };
@@ -98,6 +107,7 @@ export function resolveMonitors(options: MonitorOptions, fallback: { now: () => 
   return {
     intervalMs: positiveInt("monitors.intervalMs", o.intervalMs, "milliseconds"),
     heartbeat: o.heartbeat,
+    report: o.report,
     performance,
     failover,
     recentEvents: positiveInt("monitors.recentEvents", o.recentEvents),

@@ -9,6 +9,12 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
+import { generatePrices } from "../../../examples/signal-fusion/prices.js";
+import { LocalParticipants } from "../../../src/negotiation/LocalParticipants.js";
+import { NegotiationCoordinator } from "../../../src/negotiation/NegotiationCoordinator.js";
+import { weightedAverage } from "../../../src/negotiation/strategies/index.js";
+import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
 import { kafkaBrokers, redisUrl } from "../../support/services.js";
@@ -50,9 +56,9 @@ function runCli(args: readonly string[], extraEnv: Record<string, string | undef
 
 interface StatusJson {
   nodes: { node: string; replicas: { replicaId: string; status: string; version: string; address: { partitions?: number[] } }[] }[];
+  callers: { callerId: string; calls: Record<string, { calls: number }>; balancer: Record<string, { replicaId: string }[]> }[];
   sharedBreakers: unknown[];
   negotiations: unknown[];
-  local: { balancer: Record<string, unknown[]> };
 }
 
 beforeAll(() => {
@@ -113,6 +119,47 @@ describe("langgraph-fabric worker and status", () => {
     expect(human.stdout).toMatch(/Replicas: 2 of 2 nodes/);
     expect(human.stdout).toMatch(/Throughput/);
     expect(human.stdout).toMatch(/Negotiations/);
+
+    // A caller in another process (this one): its calls, balancer figures and breakers reach
+    // `status` through its report; an open negotiation shows up with its answers so far.
+    const caller = await createFabricFromEnv({ logger: silentLogger, monitors: { intervalMs: 3_600_000 } }, env);
+    const waiting = new AbortController();
+    try {
+      await caller.registry.refresh();
+      const task = (i: number) => ({
+        configurable: { thread_id: `cli-${i}`, checkpoint_ns: `momentum:${i}` },
+        executionInfo: { taskId: `${i}` },
+      });
+      for (let i = 0; i < 3; i += 1) await caller.remoteNode("momentum").invoke({ prices: generatePrices("AAPL", 7).closes }, task(i));
+      await caller.coordination.runMonitors();
+      const coordinator = new NegotiationCoordinator({
+        store: caller.state,
+        channel: new LocalParticipants({ quick: () => ({ kind: "accept" }), slow: () => new Promise(() => undefined) }),
+        types: { price: { strategy: weightedAverage() } },
+        logger: silentLogger,
+      });
+      const { id } = await coordinator.start({
+        type: "price",
+        topic: "AAPL",
+        participants: ["quick", "slow"],
+        proposal: { value: 1, confidence: 1 },
+      });
+      const running = coordinator.run(id, waiting.signal).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      const [withCaller, withCallerHuman] = await Promise.all([runCli(["status", "--json"]), runCli(["status"])]);
+      const seen = JSON.parse(withCaller.stdout) as StatusJson;
+      expect(seen.callers.map((c) => c.callerId)).toEqual([caller.transport.callerId]);
+      expect(seen.callers[0]!.calls.momentum).toMatchObject({ calls: 3, failures: 0 });
+      expect(seen.callers[0]!.balancer.momentum).toEqual([expect.objectContaining({ replicaId: registered.momentum, selections: 3 })]);
+      expect(seen.negotiations).toEqual([expect.objectContaining({ id, topic: "AAPL", answered: ["quick"], initiator: "coordinator" })]);
+      expect(withCallerHuman.stdout).toContain(caller.transport.callerId);
+      expect(withCallerHuman.stdout).toMatch(/Balancer \(per caller/);
+      expect(withCallerHuman.stdout).toMatch(/1\/2/); // the open session: one of two answered
+      waiting.abort(new Error("test over"));
+      await running;
+    } finally {
+      await caller.stop({ drainTimeoutMs: 1_000 });
+    }
 
     await worker.stop(20_000);
     expect(worker.process.exitCode).toBe(0);

@@ -14,7 +14,14 @@ const RequestQueue = createRequire(import.meta.url)("kafkajs/src/network/request
 const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const queues: Queue[] = [];
 const queue = (): Queue => {
-  const q = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: false, clientId: "t", broker: "b", logger });
+  const q = new RequestQueue({
+    maxInFlightRequests: 1,
+    requestTimeout: 1000,
+    enforceRequestTimeout: false,
+    clientId: "t",
+    broker: "b",
+    logger,
+  });
   queues.push(q);
   return q;
 };

@@ -59,22 +59,20 @@ describe("RemoteParticipants", () => {
     expect(asked.sort()).toEqual(["meanReversion:1", "momentum:1"]);
 
     // Asking again about the same round (a resumed initiator) does not reach the agents again.
-    const again = await initiator
-      .participants()
-      .ask(
-        "momentum",
-        {
-          sessionId: "s1",
-          type: "fuse",
-          topic: "AAPL",
-          round: 1,
-          proposal: { value: 0.7, confidence: 0.5 },
-          context: null,
-          deadline: Date.now() + 5_000,
-          participants: ["momentum"],
-        },
-        new AbortController().signal,
-      );
+    const again = await initiator.participants().ask(
+      "momentum",
+      {
+        sessionId: "s1",
+        type: "fuse",
+        topic: "AAPL",
+        round: 1,
+        proposal: { value: 0.7, confidence: 0.5 },
+        context: null,
+        deadline: Date.now() + 5_000,
+        participants: ["momentum"],
+      },
+      new AbortController().signal,
+    );
     expect(again).toEqual({ kind: "counter", value: 0.8, confidence: 0.9 });
     expect(asked).toHaveLength(2);
   });
