@@ -41,15 +41,6 @@ export interface ServedReplicaStatus {
   stats: CallStatsSnapshot;
 }
 
-/**
- * How long a drained replica stays registered after answering its last calls, in ms. Replies
- * already sent are still on their way (the in-memory network delivers on a later turn; over
- * Kafka the caller still has to fetch them), while a deregistration tells callers at once that
- * the replica is gone, and a caller's failover gives up on attempts still waiting for a replica
- * that is gone: without the grace, the last replies of a drain would race their own replica's
- * departure and, with no other replica, the call would fail.
- */
-const REPLY_GRACE_MS = 200;
 
 /** Starts, tracks and stops the replicas of one process. */
 export class ReplicaServer {
@@ -121,9 +112,7 @@ export class ReplicaServer {
   async stop(replica: ServedReplica, timeoutMs: number): Promise<void> {
     if (!this.served.delete(replica.replicaId)) return;
     await replica.registration.update({ status: "draining" }).catch(() => undefined);
-    const answering = replica.handle.inFlight > 0;
     await replica.handle.drain(timeoutMs);
-    if (answering) await new Promise((resolve) => setTimeout(resolve, REPLY_GRACE_MS));
     await replica.registration
       .deregister()
       .catch((e: unknown) => this.deps.logger.warn("deregistration failed", { replicaId: replica.replicaId, error: e }));

@@ -149,8 +149,11 @@ export class FailoverCaller<T> {
     const controller = new AbortController();
     const onCallerAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    // Not at once: a replica that drained has answered, and its reply may still be on its way.
+    let goneTimer: ReturnType<typeof setTimeout> | undefined;
     const stopWatching = this.deps.onReplicaRemoved(node, (id) => {
-      if (id === replica.replicaId) controller.abort(new ReplicaGoneError(node, id));
+      if (id !== replica.replicaId || goneTimer !== undefined) return;
+      goneTimer = setTimeout(() => controller.abort(new ReplicaGoneError(node, id)), this.deps.options.replicaGoneGraceMs);
     });
     const timeoutMs = this.deps.options.attemptTimeoutMs;
     const timer =
@@ -186,6 +189,7 @@ export class FailoverCaller<T> {
       throw e;
     } finally {
       if (timer) clearTimeout(timer);
+      clearTimeout(goneTimer);
       stopWatching();
       options.signal?.removeEventListener("abort", onCallerAbort);
     }

@@ -58,6 +58,13 @@ export interface ResilienceOptions {
   maxAttempts?: number;
   /** Longest wait for one replica's reply before trying another, in ms. Default: the whole call timeout (no per-attempt limit). */
   attemptTimeoutMs?: number;
+  /**
+   * How long a call keeps waiting for the reply of a replica that left the registry before it is
+   * tried on another, in ms (≥ 0). A replica that drains answers its calls and then deregisters;
+   * its last replies may still be on their way when the caller learns it is gone. A crashed
+   * replica costs its registry expiry plus this. Default 500.
+   */
+  replicaGoneGraceMs?: number;
   /** Most calls in flight per node from this process; more are rejected at once. Default 1 024. */
   bulkheadLimit?: number;
   /** Calls that may wait for a bulkhead slot, per node. Default 4 096. */
@@ -88,6 +95,7 @@ export const RESILIENCE_DEFAULTS = {
   halfOpenMaxMs: 30_000, // ms
   countNodeErrors: true,
   maxAttempts: 3, // replicas per call
+  replicaGoneGraceMs: 500, // ms
   bulkheadLimit: 1_024, // calls in flight per node
   bulkheadQueue: 4_096, // calls waiting per node
   maxEjectionPercent: 100, // percent (one replica always stays)
@@ -109,6 +117,7 @@ export interface ResolvedResilience {
   countNodeErrors: boolean;
   maxAttempts: number;
   attemptTimeoutMs: number | undefined;
+  replicaGoneGraceMs: number;
   bulkheadLimit: number;
   bulkheadQueue: number;
   maxEjectionPercent: number;
@@ -195,6 +204,7 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
     countNodeErrors,
     maxAttempts: positiveInt("maxAttempts", options.maxAttempts ?? d.maxAttempts),
     attemptTimeoutMs: options.attemptTimeoutMs === undefined ? undefined : positiveInt("attemptTimeoutMs", options.attemptTimeoutMs),
+    replicaGoneGraceMs: nonNegativeInt("replicaGoneGraceMs", options.replicaGoneGraceMs ?? d.replicaGoneGraceMs),
     bulkheadLimit: positiveInt("bulkheadLimit", options.bulkheadLimit ?? d.bulkheadLimit),
     bulkheadQueue: nonNegativeInt("bulkheadQueue", options.bulkheadQueue ?? d.bulkheadQueue),
     maxEjectionPercent,
