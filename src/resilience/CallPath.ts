@@ -95,6 +95,17 @@ export class CallPath {
             shared: true,
           });
         },
+        onProbeClosed: (node, replicaId) => {
+          this.breakers.resetLocal(node, replicaId);
+          this.breakerEvents.emit({
+            at: Date.now(),
+            node,
+            replicaId,
+            type: "reset",
+            reason: "closed by this caller's probe",
+            shared: true,
+          });
+        },
       });
       this.breakers.shared = this.sharedBreakers;
     }

@@ -45,6 +45,8 @@ export interface SharedBreakerStateOptions {
   replicaIds(node: string): readonly string[];
   /** Called when another caller opened or closed a replica (to reset the local breaker). */
   onRemoteChange(node: string, replicaId: string, record: SharedOpenRecord | undefined): void;
+  /** Called when this caller's own half-open probe closed a shared record (for its events). Default: nothing. */
+  onProbeClosed?(node: string, replicaId: string): void;
 }
 
 const CHANNEL = "breakers";
@@ -149,7 +151,10 @@ export class SharedBreakerState {
     const k = key(node, replicaId);
     const had = this.cache.delete(k);
     if (had) this.version += 1;
-    if (had || this.probes.has(k)) await this.write(node, replicaId, undefined);
+    const probed = this.probes.has(k);
+    if (had || probed) await this.write(node, replicaId, undefined);
+    // Other callers hear of it through the store; this one closed it and says so itself.
+    if (had && probed) this.o.onProbeClosed?.(node, replicaId);
     await this.releaseProbe(k);
   }
 

@@ -70,6 +70,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
+// Notices travel through Redis pub/sub, and a caller also re-reads on a timer: on a busy machine
+// the news can take a few seconds.
+const POLL = { timeout: 10_000, interval: 50 };
+
 describe("shared breaker state over Redis (two callers, each with its own RedisStateStore)", () => {
   it("one caller's open breaker is honoured by the other, with one half-open probe across both, and closes for both", async () => {
     const broken = { failing: false, calls: 0 };
@@ -108,7 +112,7 @@ describe("shared breaker state over Redis (two callers, each with its own RedisS
     for (let i = 0; i < 4 && !callerA.status().breakerEvents.some((e) => e.type === "break"); i += 1)
       await graphA.invoke({ n: i }).catch(() => undefined);
     expect(callerA.status().breakerEvents.filter((e) => e.type === "break" && e.shared !== true)).toHaveLength(1);
-    await expect.poll(() => callerB.status().breakerEvents.some((e) => e.type === "break" && e.shared === true)).toBe(true);
+    await expect.poll(() => callerB.status().breakerEvents.some((e) => e.type === "break" && e.shared === true), POLL).toBe(true);
     expect(await breakerKeys()).toHaveLength(1);
 
     // B never calls the replica while it is open.
@@ -127,9 +131,9 @@ describe("shared breaker state over Redis (two callers, each with its own RedisS
     broken.failing = false;
     await sleep(1_500);
     for (let i = 0; i < 10; i += 1) await (i % 2 ? graphA : graphB).invoke({ n: i });
-    await expect.poll(() => callerA.status().breakerEvents.some((e) => e.type === "reset")).toBe(true);
-    await expect.poll(() => callerB.status().breakerEvents.some((e) => e.type === "reset")).toBe(true);
-    await expect.poll(() => breakerKeys()).toEqual([]);
+    await expect.poll(() => callerA.status().breakerEvents.some((e) => e.type === "reset"), POLL).toBe(true);
+    await expect.poll(() => callerB.status().breakerEvents.some((e) => e.type === "reset"), POLL).toBe(true);
+    await expect.poll(() => breakerKeys(), POLL).toEqual([]);
     const recovered = broken.calls;
     for (let i = 0; i < 10; i += 1) await graphA.invoke({ n: i });
     for (let i = 0; i < 10; i += 1) await graphB.invoke({ n: i });
