@@ -18,6 +18,7 @@ import { errorResult, RequestRun } from "../../src/transport/RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
 import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
 import { OffsetTracker } from "./OffsetTracker.js";
+import { wakeOnResume } from "./patchKafkajsPausedWait.js";
 import type { ProduceBatcher } from "./ProduceBatcher.js";
 import { parseReplyTo, type TopicNames } from "./topicNames.js";
 
@@ -67,6 +68,8 @@ export class KafkaReplica implements ServeHandle {
   private commitTimer: ReturnType<typeof setTimeout> | undefined;
   private lastCommitAt = Number.NEGATIVE_INFINITY;
   private idleWaiters: (() => void)[] = [];
+  /** Takes back this replica's group registration for the resume wake-up (see `patchKafkajsPausedWait`). */
+  private unregisterWake: (() => void) | undefined;
   /** Times this replica joined its group (the first join included); diagnostic. */
   groupJoins = 0;
 
@@ -94,6 +97,8 @@ export class KafkaReplica implements ServeHandle {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    // Paused at its concurrency limit, it fetches again at resume(), not after the fetch wait.
+    this.unregisterWake = wakeOnResume(this.p.names.replicaGroup(this.p.node));
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.onJoin(consumer, event.payload.memberAssignment[this.topic] ?? []);
     });
@@ -164,6 +169,7 @@ export class KafkaReplica implements ServeHandle {
     try {
       await consumer?.disconnect(); // leaves the group: the partitions move now, not after the session timeout
     } finally {
+      this.unregisterWake?.();
       this.p.onStopped(this);
     }
   }

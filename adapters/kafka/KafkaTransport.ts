@@ -32,6 +32,7 @@ import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { kafkaLogCreator } from "./kafkaLogger.js";
 import { NoticeChannel } from "./NoticeChannel.js";
 import { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
+import { patchKafkajsPausedWait } from "./patchKafkajsPausedWait.js";
 import { ProduceBatcher } from "./ProduceBatcher.js";
 import { TailConsumer } from "./TailConsumer.js";
 import { formatReplyTo, replyPartitionFor, TopicNames } from "./topicNames.js";
@@ -74,6 +75,7 @@ export class KafkaTransport implements Transport {
   constructor(options: KafkaTransportOptions) {
     this.o = resolveKafkaOptions(options);
     patchKafkajsIdleLoop();
+    patchKafkajsPausedWait();
     this.callerId = this.o.callerId;
     this.names = new TopicNames(this.o.topicPrefix);
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:kafka" });

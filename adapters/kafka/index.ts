@@ -11,6 +11,7 @@ export type { KafkaTransportOptions } from "./kafkaDefaults.js";
 export { DEAD_LETTER_HEADERS } from "./DeadLetterSink.js";
 export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 export { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
+export { patchKafkajsPausedWait, wakeOnResume } from "./patchKafkajsPausedWait.js";
 export { GraphChannel } from "./GraphChannel.js";
 export type { GraphChannelPartitionStatus, GraphChannelStatus } from "./graphChannelStatus.js";
 export { GRAPH_CHANNEL_DEFAULTS } from "./graphChannelOptions.js";

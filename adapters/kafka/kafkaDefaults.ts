@@ -47,10 +47,12 @@ export interface KafkaTransportOptions {
   heartbeatIntervalMs?: number;
   /**
    * Longest a replica's fetch of requests waits on the broker when there is nothing to read, in
-   * milliseconds. A fetch returns as soon as a message arrives, so this adds no latency to calls;
-   * it bounds how long a replica that paused at its concurrency limit takes to fetch again once
-   * a slot frees, and how long seeks and stops wait behind an idle fetch. Each idle fetch costs
-   * the process and the broker CPU, so lower is not free. Default 50.
+   * milliseconds. A fetch returns as soon as a message arrives, so this adds no latency to calls
+   * (and a replica paused at its concurrency limit fetches again the moment a slot frees: see
+   * `patchKafkajsPausedWait`); it sets how often an idle replica polls, and how long a stop or a
+   * rebalance waits behind an idle fetch. Each idle fetch costs the process and the broker CPU
+   * (about 0.4 ms of broker CPU on a 2-core machine), so lower is not free. Default 500, as
+   * Kafka's own `fetch.max.wait.ms`.
    */
   maxWaitTimeMs?: number;
   /**
@@ -64,7 +66,7 @@ export interface KafkaTransportOptions {
    * answer itself; the price of a longer interval is that a replica that crashes (or is stopped
    * without draining) leaves up to this long of answered requests to be delivered again, which
    * the idempotency records answer without running the node. 0 commits as soon as the previous
-   * commit is acknowledged. Default 50.
+   * commit is acknowledged. Default 250.
    */
   commitIntervalMs?: number;
   /**
@@ -91,9 +93,9 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
   sessionTimeoutMs: 10_000, // ms
   heartbeatIntervalMs: 1_000, // ms
-  maxWaitTimeMs: 50, // ms
+  maxWaitTimeMs: 500, // ms
   replyMaxWaitTimeMs: 250, // ms
-  commitIntervalMs: 50, // ms
+  commitIntervalMs: 250, // ms
   sweepStaleGroups: true,
   /** Time a replica's drain waits for its requests in flight, in ms. */
   drainTimeoutMs: 30_000,

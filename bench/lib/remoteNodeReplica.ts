@@ -4,7 +4,7 @@
  * IPC channel: `cpu` (its CPU time and calls served so far), `stop`.
  *
  * Environment: KAFKA_BROKERS, REDIS_URL, BENCH_TOPIC_PREFIX, BENCH_KEY_PREFIX, BENCH_CONCURRENCY,
- * BENCH_COMMIT_INTERVAL_MS (the transport's `commitIntervalMs`, when set), BENCH_REDIS_AUTOPIPELINE
+ * BENCH_COMMIT_INTERVAL_MS and BENCH_MAX_WAIT_MS (the transport's `commitIntervalMs` and `maxWaitTimeMs`, when set), BENCH_REDIS_AUTOPIPELINE
  * (`1`: ioredis auto-pipelining on the state store's connection).
  */
 import { KafkaTransport } from "../../adapters/kafka/KafkaTransport.js";
@@ -29,6 +29,7 @@ const fabric = await createFabric({
     topicPrefix: env.BENCH_TOPIC_PREFIX ?? "lgf-bench",
     sweepStaleGroups: false,
     ...(env.BENCH_COMMIT_INTERVAL_MS ? { commitIntervalMs: Number(env.BENCH_COMMIT_INTERVAL_MS) } : {}),
+    ...(env.BENCH_MAX_WAIT_MS ? { maxWaitTimeMs: Number(env.BENCH_MAX_WAIT_MS) } : {}),
     logger,
   }),
   state: benchStateStore(env.REDIS_URL ?? "redis://127.0.0.1:6379", env.BENCH_KEY_PREFIX ?? "lgf-bench"),

@@ -213,6 +213,30 @@ describe("KafkaTransport replicas", () => {
     expect(joins(handle)).toBe(1);
   }, 60_000);
 
+  it("a replica paused at its concurrency limit fetches again when a slot frees, not after the fetch wait", async () => {
+    const name = node("resume");
+    const order: string[] = [];
+    const { handle } = await serve(
+      name,
+      async (request) => {
+        order.push(Buffer.from(request.payload).toString());
+        await sleep(20);
+        return ok("done");
+      },
+      1,
+      // Unpatched kafkajs sleeps this long after every pause (and a stop waits behind an idle fetch this long).
+      { maxWaitTimeMs: 3_000 },
+    );
+    const c = await caller();
+    const t0 = Date.now();
+    const calls = ["a", "b", "c", "d"].map((p) =>
+      c.call(requestHeader(name, handle.address.replicaId, 60_000), Buffer.from(p), { target: handle.address }),
+    );
+    await Promise.all(calls);
+    expect(order.sort()).toEqual(["a", "b", "c", "d"]);
+    expect(Date.now() - t0).toBeLessThan(4_000); // three resumes: about 9 s without the patch
+  }, 60_000);
+
   it("commits only after the reply: a replica stopped mid-call leaves the request to the next one", async () => {
     const name = node("handover");
     const seen: { replica: string; header: RequestHeader; signal: AbortSignal }[] = [];
