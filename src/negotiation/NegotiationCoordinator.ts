@@ -185,7 +185,7 @@ export class NegotiationCoordinator {
         now: this.now,
         timers: this.timers,
         pollMs: this.pollMs,
-        settle: (sid) => this.settle(sid),
+        settle: (sid, known) => this.settle(sid, known),
         recordAnswer: (sid, round, participant, answer) => this.recordAnswer(sid, round, participant, answer),
         deliverNotices: (s) => this.deliverNotices(s),
         subscribe: (sid, onChange) => this.sessions.subscribe(sid, onChange),
@@ -343,8 +343,12 @@ export class NegotiationCoordinator {
     return undefined;
   }
 
-  /** Applies the rules to session `id` and returns the current document. */
-  private async settle(id: string): Promise<NegotiationSession> {
+  /**
+   * Applies the rules to session `id` and returns the current document; `known` (a document the
+   * caller trusts to be current) is returned as it is when the rules have nothing to do on it.
+   */
+  private async settle(id: string, known?: NegotiationSession): Promise<NegotiationSession> {
+    if (known?.state === "open" && advanceSession(known, this.now(), this.handlerFor(known.type, id)) === undefined) return known;
     const result = await this.sessions.update(id, (s) => advanceSession(s, this.now(), this.handlerFor(s.type, id)));
     if (result === undefined) throw new SessionNotFoundError(id);
     return result.session;

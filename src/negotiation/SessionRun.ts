@@ -38,14 +38,18 @@ export interface SessionRunContext {
   readonly now: () => number;
   readonly timers: NegotiationTimers;
   readonly pollMs: number;
-  /** Applies the rules and returns the current document. @throws SessionNotFoundError */
-  settle(id: string): Promise<NegotiationSession>;
+  /**
+   * Applies the rules and returns the current document. With `known` (the newest document this run
+   * has seen, with nothing since telling it otherwise), returns it without I/O when the rules have
+   * nothing to do on it now. @throws SessionNotFoundError
+   */
+  settle(id: string, known?: NegotiationSession): Promise<NegotiationSession>;
   /** Records an answer (idempotent per session, round and participant); resolves with the session as written. */
   recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<{ session: NegotiationSession }>;
   /** Sends the notices an ended session still owes. */
   deliverNotices(session: NegotiationSession): Promise<void>;
-  /** Calls `onChange` when the session is written; resolves with the unsubscribe function. */
-  subscribe(id: string, onChange: () => void): Promise<() => Promise<void>>;
+  /** Calls `onChange` with the new version (when the notice names one) when the session is written; resolves with the unsubscribe function. */
+  subscribe(id: string, onChange: (version: number | undefined) => void): Promise<() => Promise<void>>;
 }
 
 /** A latch: `notify` wakes the current `wait`, or the next one if nobody waits. */
@@ -84,6 +88,19 @@ export class SessionRun {
   private readonly rounds = new Map<number, RoundAsks>();
   /** The session as an answer of this run ended it: no need to read it back. */
   private ended: NegotiationSession | undefined;
+  /**
+   * The newest document this run has seen: its own writes (answers recorded with the rules applied
+   * in the same compare-and-set) and its reads. While nothing says another process wrote since — a
+   * newer version notified, a timer, a poll — the next turn acts on it without reading: reading
+   * back what this run just wrote (and its own change notices) was most of a session's Redis work.
+   */
+  private latest: NegotiationSession | undefined;
+  /** The highest version announced on pub/sub (a notice may overtake the write's own reply). */
+  private announced = 0;
+  /** Set by timers, polls, failures and notices without a version: the next turn reads the store. */
+  private stale = false;
+  /** Answers of this run being written; a notice arriving meanwhile may be of that very write. */
+  private writing = 0;
 
   constructor(
     private readonly ctx: SessionRunContext,
@@ -102,8 +119,18 @@ export class SessionRun {
     const { timers } = this.ctx;
     const onAbort = (): void => this.wake.notify();
     this.signal?.addEventListener("abort", onAbort);
+    const onChange = (version: number | undefined): void => {
+      // This run's own writes come back as notices too; only a version it has not seen needs a read.
+      if (version === undefined) this.stale = true;
+      else if (version > this.announced) this.announced = version;
+      if (version === undefined || this.latest === undefined || version > this.latest.version) this.wake.notify();
+    };
+    const readSoon = (): void => {
+      this.stale = true;
+      this.wake.notify();
+    };
     // Subscribed while the first questions go out: notifications matter only once this run waits.
-    const subscribing = this.ctx.subscribe(this.id, () => this.wake.notify());
+    const subscribing = this.ctx.subscribe(this.id, onChange);
     subscribing.catch(() => undefined); // surfaced by the await before the first wait
     let subscribed = false;
     let known = this.ctx.initial;
@@ -112,8 +139,17 @@ export class SessionRun {
     try {
       for (;;) {
         this.signal?.throwIfAborted();
-        const session = this.ended ?? known ?? (await this.ctx.settle(this.id));
+        let session = this.ended ?? known;
+        if (session === undefined) {
+          // A newer version announced while this run writes may be its own write, its reply not yet
+          // in: the write's completion wakes this loop again, and decides then.
+          const current = !this.stale && this.latest !== undefined && (this.announced <= this.latest.version || this.writing > 0);
+          const hint = current ? this.latest : undefined;
+          this.stale = false;
+          session = await this.ctx.settle(this.id, hint);
+        }
         known = undefined;
+        this.see(session);
         if (session.state === "cancelled") throw new NegotiationCancelledError(this.id);
         if (session.state !== "open") {
           await this.ctx.deliverNotices(session);
@@ -121,13 +157,10 @@ export class SessionRun {
           return session.outcome as NegotiationOutcome;
         }
         this.askMissing(session);
-        deadlineTimer ??= timers.setTimeout(
-          () => this.wake.notify(),
-          Math.min(MAX_TIMER_MS, Math.max(0, session.deadline - this.ctx.now())),
-        );
+        deadlineTimer ??= timers.setTimeout(readSoon, Math.min(MAX_TIMER_MS, Math.max(0, session.deadline - this.ctx.now())));
         pollTimer ??= timers.setTimeout(() => {
           pollTimer = undefined;
-          this.wake.notify();
+          readSoon();
         }, this.ctx.pollMs);
         if (!subscribed) {
           await subscribing;
@@ -145,6 +178,11 @@ export class SessionRun {
         .then((unsubscribe) => unsubscribe())
         .catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
     }
+  }
+
+  /** Keeps `session` as {@link latest} when it is newer. */
+  private see(session: NegotiationSession): void {
+    if (this.latest === undefined || session.version > this.latest.version) this.latest = session;
   }
 
   /** Asks, once per run, each participant still missing in the current round; stops asking about earlier rounds. */
@@ -182,9 +220,16 @@ export class SessionRun {
     try {
       const answer = await this.ctx.channel.ask(participant, message, signal);
       // Recorded even if this run has ended meanwhile: an answer given is never thrown away.
-      const { session: written } = await this.ctx.recordAnswer(session.id, round.n, participant, answer);
-      if (written.state !== "open") this.ended ??= written;
+      this.writing += 1;
+      try {
+        const { session: written } = await this.ctx.recordAnswer(session.id, round.n, participant, answer);
+        if (written.state !== "open") this.ended ??= written;
+        this.see(written);
+      } finally {
+        this.writing -= 1;
+      }
     } catch (e) {
+      this.stale = true; // the store may have failed or moved on: the next turn reads it
       if (!signal.aborted) {
         this.ctx.logger.warn("negotiation: participant gave no answer; it stays missing until the round closes", {
           sessionId: session.id,

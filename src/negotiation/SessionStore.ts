@@ -142,9 +142,15 @@ export class SessionStore {
     return this.known.get(id)?.session;
   }
 
-  /** Calls `onChange` after each write of session `id` (by any process on the same store). Fire and forget: poll too. */
-  subscribe(id: string, onChange: () => void): Promise<Unsubscribe> {
-    return this.store.subscribe(changeChannel(id), () => onChange());
+  /**
+   * Calls `onChange` after each write of session `id` (by any process on the same store), with the
+   * version written when the notice carries one. Fire and forget: poll too.
+   */
+  subscribe(id: string, onChange: (version: number | undefined) => void): Promise<Unsubscribe> {
+    return this.store.subscribe(changeChannel(id), (message) => {
+      const version = (message as { version?: unknown } | null)?.version;
+      onChange(typeof version === "number" ? version : undefined);
+    });
   }
 
   /** Ids of `initiator`'s open sessions (pruning the index of those that ended or vanished). */
@@ -215,8 +221,8 @@ export class SessionStore {
             ? raw === undefined || (await this.kv.compareAndDelete(indexKey(initiator), raw))
             : await this.kv.compareAndSet(indexKey(initiator), raw, next);
         if (written) {
-          if (next.length === 0) this.knownIndexes.delete(initiator);
-          else this.knownIndexes.set(initiator, next);
+          // An emptied index is known too (as absent): the initiator's next session need not read it.
+          this.knownIndexes.set(initiator, next.length === 0 ? undefined : next);
           return;
         }
         this.knownIndexes.delete(initiator);

@@ -203,6 +203,47 @@ describe("answers", () => {
     expect((await c.get(id))!.rounds[0]!.answers).toEqual({});
   });
 
+  it("reads nothing back while it is the only writer: its own writes and their notices are known", async () => {
+    const store = world.store();
+    const namespace = store.namespace.bind(store);
+    let reads = 0;
+    store.namespace = ((...segments: string[]) => {
+      const kv = namespace(...segments);
+      const get = kv.get.bind(kv);
+      kv.get = (key: string) => {
+        if (key.startsWith("session:")) reads += 1; // the first index write of an initiator reads its index
+        return get(key);
+      };
+      return kv;
+    }) as typeof store.namespace;
+    const gates = { a: new Manual(), b: new Manual(), c: new Manual() };
+    const channel = new LocalParticipants({ a: gates.a.handler, b: gates.b.handler, c: gates.c.handler });
+    const c = world.coordinator({ channel, types, store });
+    const id = await startPrice(c, ["a", "b", "c"]);
+    const run = track(c.run(id));
+    for (const gate of Object.values(gates)) {
+      await flush();
+      gate.answer({ kind: "accept" }); // one write per answer, each announced on pub/sub
+    }
+    await flush();
+    expect(run.value()).toMatchObject({ state: "finalized", reason: "all-answered" });
+    expect(reads).toBe(0);
+    // Another process's write is announced with a version the run has not seen: it reads at once.
+    const gate = new Manual();
+    const d = world.coordinator({ channel: new LocalParticipants({ a: gate.handler, b: gate.handler }), types, store });
+    const other = world.coordinator({ channel: new LocalParticipants(), types });
+    const second = await startPrice(d, ["a", "b"]);
+    const running = track(d.run(second));
+    await flush();
+    await other.recordAnswer(second, 1, "b", { kind: "counter", value: 90, confidence: 1 });
+    await flush();
+    expect(reads).toBe(1);
+    gate.answer({ kind: "accept" });
+    await flush();
+    expect(running.value()).toMatchObject({ state: "finalized", answered: ["a", "b"] });
+    expect(world.time.pending()).toBe(0); // no poll was needed
+  });
+
   it("out-of-band answers finalize a running session", async () => {
     const channel = new LocalParticipants({ a: new Manual().handler, b: new Manual().handler });
     const c = world.coordinator({ channel, types });
