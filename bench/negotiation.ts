@@ -7,10 +7,13 @@
  * does: store the session, ask every agent in parallel through the call path (balancer, breakers,
  * idempotency records), record each answer with a compare-and-set, fuse, finalize. Every agent
  * counters the proposal, so each session fuses real answers; sessions run one after another.
+ * Over Kafka it also reports the CPU one session cost each process (caller, agents, broker,
+ * Redis) and the whole machine, in µs: on two cores that bounds how fast a session can be.
  *
  * Usage: `npm run bench:negotiation` (Kafka on KAFKA_BROKERS, default 127.0.0.1:9092; Redis on
  * REDIS_URL, default redis://127.0.0.1:6379). Knobs: BENCH_SESSIONS (300 per size),
- * BENCH_SIZES ("3,5,10"), BENCH_TSX=1 (run the sources under tsx instead of the bundle).
+ * BENCH_SIZES ("3,5,10"), BENCH_TSX=1 (run the sources under tsx instead of the bundle),
+ * BENCH_CPU_PROF_DIR (run the benchmark and its agent processes with --cpu-prof there).
  * Writes bench/results/negotiation.json.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
@@ -29,6 +32,7 @@ import { isCallable } from "../src/nodes/pickReplica.js";
 import { createConsoleLogger } from "../src/observability/logger.js";
 import { deleteByPrefix } from "../test/support/checkpointerFactory.js";
 import { bundleEntries, repoRoot } from "./lib/bundle.js";
+import { CpuMeter, findPid, procCpuUs, type CpuSnapshot } from "./lib/cpuMeter.js";
 import { sequential, type LoadResult } from "./lib/load.js";
 import { agentSignal } from "./lib/negotiationSignal.js";
 import { percentile, printTable, round, writeResults } from "./lib/stats.js";
@@ -59,8 +63,31 @@ function signalsOf(size: number): Record<string, Signal> {
   return Object.fromEntries(AGENTS.slice(0, size).map((a) => [a, agentSignal(a)]));
 }
 
-/** Runs `SESSIONS` fusions of each size on `fabric` (after a warm-up) and returns their figures by size. */
-async function measure(fabric: Fabric, label: string): Promise<Record<string, Figures>> {
+/** CPU per session by process, rounded (µs). */
+function cpuFigures(a: CpuSnapshot, z: CpuSnapshot, sessions: number): Figures {
+  const c = CpuMeter.perOp(a, z, sessions);
+  const r = (v: number | null): number => (v === null ? Number.NaN : round(v, 0));
+  return {
+    cpu_caller_us: r(c.caller_us),
+    cpu_agents_us: r(c.replicas_us),
+    cpu_broker_us: r(c.broker_us),
+    cpu_redis_us: r(c.redis_us),
+    cpu_total_us: r(c.total_us),
+    machine_busy: round(c.machine_busy, 2),
+    // Commands Redis ran per session (scripts' inner calls included), from INFO commandstats.
+    redis_cmds: round(
+      Object.values(c.redis_commands).reduce((a, b) => a + b, 0),
+      1,
+    ),
+  };
+}
+
+/**
+ * Runs `SESSIONS` fusions of each size on `fabric` (after a warm-up) and returns their figures by
+ * size; with a `meter`, also the CPU each session cost every process (where the time goes: on two
+ * cores, a session cannot finish faster than its CPU divided by two).
+ */
+async function measure(fabric: Fabric, label: string, meter?: CpuMeter): Promise<Record<string, Figures>> {
   const out: Record<string, Figures> = {};
   for (const size of SIZES) {
     const signals = signalsOf(size);
@@ -70,9 +97,14 @@ async function measure(fabric: Fabric, label: string): Promise<Record<string, Fi
     };
     await sequential(30, fuse);
     console.error(`[bench] ${label}: ${SESSIONS} sessions of ${size} participants…`);
-    const r = await sequential(SESSIONS, fuse);
+    let a: CpuSnapshot | undefined;
+    let z: CpuSnapshot | undefined;
+    const r = await sequential(SESSIONS, fuse, {
+      onStart: async () => void (a = await meter?.snapshot()),
+      onEnd: async () => void (z = await meter?.snapshot()),
+    });
     if (r.errors > 0) console.error(`[bench] ${label}/${size}: ${r.errors} failed sessions, first:`, r.firstError);
-    out[String(size)] = summary(r);
+    out[String(size)] = { ...summary(r), ...(a && z ? cpuFigures(a, z, r.calls) : {}) };
   }
   return out;
 }
@@ -89,12 +121,15 @@ async function memoryPhase(): Promise<Record<string, Figures>> {
   }
 }
 
+/** `--cpu-prof` flags for every process of the benchmark, when BENCH_CPU_PROF_DIR asks for them. */
+const profFlags = env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : [];
+
 const participantsFile = env.BENCH_AGENTS_ENTRY ?? fileURLToPath(new URL("./lib/negotiationParticipants.ts", import.meta.url));
 
 async function spawnAgents(names: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
   const child = fork(participantsFile, [], {
     env: { ...process.env, ...childEnv, BENCH_PARTICIPANTS: names.join(",") },
-    execArgv: participantsFile.endsWith(".ts") ? ["--import", "tsx"] : [],
+    execArgv: [...(participantsFile.endsWith(".ts") ? ["--import", "tsx"] : []), ...profFlags],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -151,7 +186,18 @@ async function kafkaPhase(keyPrefix: string, topicPrefix: string): Promise<Recor
       monitors: false,
     });
     await waitForAgents(fabric);
-    return await measure(fabric, "kafka");
+    const redis = new Redis(REDIS_URL);
+    try {
+      const meter = new CpuMeter(
+        redis,
+        () => Promise.resolve(children.map((c) => procCpuUs(c.pid) ?? Number.NaN)),
+        findPid("kafka.Kafka"),
+        Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]) || undefined,
+      );
+      return await measure(fabric, "kafka", meter);
+    } finally {
+      await redis.quit();
+    }
   } finally {
     await fabric?.stop({ drainTimeoutMs: 2000 });
     await store.close(); // a state store passed to the fabric stays open after stop()
@@ -213,7 +259,7 @@ async function launch(): Promise<number> {
     negotiation: here,
     negotiationParticipants: join(dirname(here), "lib", "negotiationParticipants.ts"),
   });
-  const child = spawn(process.execPath, [join(outdir, "negotiation.mjs")], {
+  const child = spawn(process.execPath, [...profFlags, join(outdir, "negotiation.mjs")], {
     stdio: "inherit",
     env: {
       ...process.env,

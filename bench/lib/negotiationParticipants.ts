@@ -24,6 +24,7 @@ const fabric = await createFabric({
     requestPartitions: 2,
     sweepStaleGroups: false,
     ...(env.BENCH_MAX_WAIT_MS ? { maxWaitTimeMs: Number(env.BENCH_MAX_WAIT_MS) } : {}),
+    ...(env.BENCH_COMMIT_INTERVAL_MS ? { commitIntervalMs: Number(env.BENCH_COMMIT_INTERVAL_MS) } : {}),
     logger,
   }),
   state: RedisStateStore.fromUrl(env.REDIS_URL ?? "redis://127.0.0.1:6379", { keyPrefix: env.BENCH_KEY_PREFIX ?? "lgf-bench" }),
