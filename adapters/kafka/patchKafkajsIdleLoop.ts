@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { requireKafkajs22 } from "./requireKafkajs22.js";
 
 /** kafkajs's interval for re-checking queued requests (a module constant there), in ms. */
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
@@ -32,15 +32,9 @@ const PATCHED = Symbol.for("langgraph-fabric:kafkajs-idle-loop");
  * loop); later versions are left alone. Returns whether the patch is in place.
  */
 export function patchKafkajsIdleLoop(): boolean {
-  let RequestQueue: { prototype: RequestQueueLike } & Record<symbol, unknown>;
-  try {
-    const require = createRequire(import.meta.url);
-    const { version } = require("kafkajs/package.json") as { version: string };
-    if (!version.startsWith("2.2.")) return false;
-    RequestQueue = require("kafkajs/src/network/requestQueue/index.js") as typeof RequestQueue;
-  } catch {
-    return false; // another layout: nothing we know how to patch
-  }
+  const RequestQueue = requireKafkajs22("kafkajs/src/network/requestQueue/index.js") as
+    ({ prototype: RequestQueueLike } & Record<symbol, unknown>) | undefined;
+  if (RequestQueue === undefined) return false;
   if (RequestQueue[PATCHED] === true) return true;
   if (typeof RequestQueue.prototype.scheduleCheckPendingRequests !== "function") return false;
   RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: RequestQueueLike): void {

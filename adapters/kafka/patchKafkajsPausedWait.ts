@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { requireKafkajs22 } from "./requireKafkajs22.js";
 
 interface TopicPartitions {
   topic: string;
@@ -80,15 +80,9 @@ function allPaused(group: ConsumerGroupLike, nodeId: number): boolean {
  * uninterruptible sleep); other versions are left alone. Returns whether the patch is in place.
  */
 export function patchKafkajsPausedWait(): boolean {
-  let ConsumerGroup: { prototype: ConsumerGroupLike } & Record<symbol, unknown>;
-  try {
-    const require = createRequire(import.meta.url);
-    const { version } = require("kafkajs/package.json") as { version: string };
-    if (!version.startsWith("2.2.")) return false;
-    ConsumerGroup = require("kafkajs/src/consumer/consumerGroup.js") as typeof ConsumerGroup;
-  } catch {
-    return false; // another layout: nothing we know how to patch
-  }
+  const ConsumerGroup = requireKafkajs22("kafkajs/src/consumer/consumerGroup.js") as
+    ({ prototype: ConsumerGroupLike } & Record<symbol, unknown>) | undefined;
+  if (ConsumerGroup === undefined) return false;
   if (ConsumerGroup[PATCHED] === true) return true;
   const proto = ConsumerGroup.prototype;
   const { fetch, resume } = proto;
