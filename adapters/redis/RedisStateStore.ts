@@ -10,7 +10,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { ConfigurationError, isFabricError, StateStoreError } from "../../src/errors.js";
 import type { QueueStats, StateStoreOptions } from "../../src/state/StateStore.js";
-import { StateStoreCore, type RawClaim, type RawStateOps } from "../../src/state/StateStoreCore.js";
+import { StateStoreCore, type RawClaim, type RawNotice, type RawStateOps } from "../../src/state/StateStoreCore.js";
 import type { QueueKeys } from "../../src/state/stateKeys.js";
 import { createConsoleLogger } from "../../src/observability/logger.js";
 import {
@@ -43,6 +43,7 @@ export interface RedisStateStoreOptions extends StateStoreOptions {
 /** The scripts as ioredis commands: name -> number of keys and source. Prefixed to stay clear of other commands on a shared client. */
 const COMMANDS = {
   lgfStateCompareAndSet: [1, lua.compareAndSet],
+  lgfStateSetAndPublish: [1, lua.setAndPublish],
   lgfStateCompareAndDelete: [1, lua.compareAndDelete],
   lgfStateIncrementCounter: [1, lua.incrementCounter],
   lgfStateFencedSet: [2, lua.fencedSet],
@@ -152,8 +153,13 @@ class RedisStateOps implements RawStateOps {
     });
   }
 
-  set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean): Promise<boolean> {
-    return this.run(onlyIfAbsent ? "setIfAbsent" : "set", async () => {
+  async set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean, notify?: RawNotice): Promise<boolean> {
+    const op = onlyIfAbsent ? "setIfAbsent" : "set";
+    if (notify !== undefined) {
+      const flag = onlyIfAbsent ? "1" : "0";
+      return (await this.script(op, "lgfStateSetAndPublish", [key], flag, value, ttlMs ?? 0, notify.message, ...notify.channels)) === 1;
+    }
+    return this.run(op, async () => {
       const c = this.client as Redis;
       let reply: string | null;
       if (onlyIfAbsent) reply = ttlMs === undefined ? await c.set(key, value, "NX") : await c.set(key, value, "PX", ttlMs, "NX");
@@ -162,9 +168,18 @@ class RedisStateOps implements RawStateOps {
     });
   }
 
-  async compareAndSet(key: string, expected: string | undefined, value: string, ttlMs: number | undefined): Promise<boolean> {
+  async compareAndSet(
+    key: string,
+    expected: string | undefined,
+    value: string,
+    ttlMs: number | undefined,
+    notify?: RawNotice,
+  ): Promise<boolean> {
     const present = expected === undefined ? "0" : "1";
-    return (await this.script("compareAndSet", "lgfStateCompareAndSet", [key], present, expected ?? "", value, ttlMs ?? 0)) === 1;
+    const announce = notify === undefined ? [] : [notify.message, ...notify.channels];
+    return (
+      (await this.script("compareAndSet", "lgfStateCompareAndSet", [key], present, expected ?? "", value, ttlMs ?? 0, ...announce)) === 1
+    );
   }
 
   async compareAndDelete(key: string, expected: string): Promise<boolean> {

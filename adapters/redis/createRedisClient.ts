@@ -100,12 +100,15 @@ interface CorkableStream {
 }
 
 /**
- * Makes the commands a standalone client sends in one turn of the event loop leave in one write:
- * the socket is corked at the first write of a turn and uncorked on the next tick, so Node sends
- * them together (`writev`). Unlike ioredis's auto-pipelining it delays nothing past the current
- * turn and keeps each command's own promise. On machines where a socket write is expensive
- * (virtual machines: a write wakes the other side), many concurrent calls cost far fewer
- * syscalls. Cluster clients are left alone. Applied again on every reconnect.
+ * Makes the commands a standalone client sends in one iteration of the event loop leave in one
+ * write: the socket is corked at the first write and uncorked in the iteration's check phase
+ * (`setImmediate`), so Node sends them together (`writev`). The check phase, not the next tick:
+ * the I/O callbacks of one iteration (several Kafka fetch responses read in one wake-up, say) each
+ * end in a tick of their own, and commands issued by each of them would otherwise leave one write
+ * apiece. Unlike ioredis's auto-pipelining it never waits for an earlier pipeline and keeps each
+ * command's own promise. On machines where a socket write is expensive (virtual machines: a write
+ * wakes the other side), many concurrent calls cost far fewer syscalls. Cluster clients are left
+ * alone. Applied again on every reconnect.
  */
 export function coalesceWrites(client: RedisClient): void {
   if (client instanceof Cluster) return;
@@ -119,7 +122,7 @@ export function coalesceWrites(client: RedisClient): void {
       if (!corked) {
         corked = true;
         stream.cork();
-        process.nextTick(() => {
+        setImmediate(() => {
           corked = false;
           stream.uncork();
         });

@@ -188,7 +188,7 @@ export class NegotiationCoordinator {
         settle: (sid, known) => this.settle(sid, known),
         recordAnswer: (sid, round, participant, answer) => this.recordAnswer(sid, round, participant, answer),
         deliverNotices: (s) => this.deliverNotices(s),
-        subscribe: (sid, onChange) => this.sessions.subscribe(sid, onChange),
+        watch: (session, onChange) => this.sessions.watch(session, onChange),
       },
       id,
       signal,

@@ -220,6 +220,11 @@ export interface NegotiationSession {
   outcome?: NegotiationOutcome;
   /** Notices sent after the end, by participant. */
   notices: Record<string, NoticeRecord>;
+  /**
+   * Change-notice channels of the processes driving the session (see `SessionChangeFeed`): every
+   * write is announced on them. Absent in documents of earlier versions (their runs poll).
+   */
+  watchers?: string[];
   /** Created (epoch ms). */
   createdAt: number;
   /** Last written (epoch ms). */
@@ -256,6 +261,7 @@ export const sessionSchema: z.ZodType<NegotiationSession> = z.object({
   state: z.enum(["open", "finalized", "expired", "cancelled"]),
   outcome: outcomeSchema.optional(),
   notices: z.record(z.string(), z.object({ kind: z.enum(["award", "reject"]), at: z.number() })),
+  watchers: z.array(z.string()).optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   version: z.number().int().min(0),

@@ -48,8 +48,11 @@ export interface SessionRunContext {
   recordAnswer(id: string, round: number, participant: string, answer: Answer): Promise<{ session: NegotiationSession }>;
   /** Sends the notices an ended session still owes. */
   deliverNotices(session: NegotiationSession): Promise<void>;
-  /** Calls `onChange` with the new version (when the notice names one) when the session is written; resolves with the unsubscribe function. */
-  subscribe(id: string, onChange: (version: number | undefined) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onChange` with the new version (when the notice names one) whenever `session` is
+   * written by anyone; resolves, once listening, with the function that stops it.
+   */
+  watch(session: NegotiationSession, onChange: (version: number | undefined) => void): Promise<() => void>;
 }
 
 /** A latch: `notify` wakes the current `wait`, or the next one if nobody waits. */
@@ -129,10 +132,10 @@ export class SessionRun {
       this.stale = true;
       this.wake.notify();
     };
-    // Subscribed while the first questions go out: notifications matter only once this run waits.
-    const subscribing = this.ctx.subscribe(this.id, onChange);
-    subscribing.catch(() => undefined); // surfaced by the await before the first wait
-    let subscribed = false;
+    // Watched from the first document this run has, while the first questions go out:
+    // notifications matter only once this run waits.
+    let watching: Promise<() => void> | undefined;
+    let watched = false;
     let known = this.ctx.initial;
     let deadlineTimer: unknown;
     let pollTimer: unknown;
@@ -156,15 +159,19 @@ export class SessionRun {
           // An ended session always has its outcome (the schema of the writers guarantees it).
           return session.outcome as NegotiationOutcome;
         }
+        if (watching === undefined) {
+          watching = this.ctx.watch(session, onChange);
+          watching.catch(() => undefined); // surfaced by the await before the first wait
+        }
         this.askMissing(session);
         deadlineTimer ??= timers.setTimeout(readSoon, Math.min(MAX_TIMER_MS, Math.max(0, session.deadline - this.ctx.now())));
         pollTimer ??= timers.setTimeout(() => {
           pollTimer = undefined;
           readSoon();
         }, this.ctx.pollMs);
-        if (!subscribed) {
-          await subscribing;
-          subscribed = true;
+        if (!watched) {
+          await watching;
+          watched = true;
         }
         await this.wake.wait();
       }
@@ -174,9 +181,9 @@ export class SessionRun {
       if (pollTimer !== undefined) timers.clearTimeout(pollTimer);
       for (const asks of this.rounds.values()) asks.controller.abort(new Error("the negotiation run ended"));
       // Not awaited: the outcome does not wait for the clean-up.
-      subscribing
-        .then((unsubscribe) => unsubscribe())
-        .catch((e: unknown) => this.ctx.logger.debug("negotiation: unsubscribe failed", { sessionId: this.id, error: e }));
+      watching
+        ?.then((stop) => stop())
+        .catch((e: unknown) => this.ctx.logger.debug("negotiation: could not watch the session", { sessionId: this.id, error: e }));
     }
   }
 

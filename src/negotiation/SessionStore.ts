@@ -1,23 +1,27 @@
 /**
  * Persistence of negotiation sessions in the state store: one JSON document per session, changed
  * only by compare-and-set (so concurrent writers never lose each other's answers), validated with
- * zod when read, with a change notification on pub/sub after every write; and an advisory index of
- * each initiator's open sessions, so a replacement initiator can find them.
+ * zod when read, with a change notice after every write to the other processes that drive it (see
+ * `SessionChangeFeed`); and an advisory index of each initiator's open sessions, so a replacement
+ * initiator can find them.
  *
  * Layout, under the store's `negotiation` namespace:
  *
  * - `session:<id>` — the {@link NegotiationSession} document. TTL: while open, until the deadline
  *   plus `retentionMs`; once ended, `retentionMs`.
- * - `open:<initiator>` — the ids of the initiator's sessions that were open when last written
- *   (string array, no TTL; ids of ended or vanished sessions are pruned when read).
- * - channel `negotiation:<id>` — `{ id, version }` after every write of the session.
+ * - `open:<initiator>` — the ids of the initiator's sessions that may be open (string array, no
+ *   TTL). An id is added before its session is written; ids of ended or vanished sessions are
+ *   pruned by the initiator's next session and when the index is read.
+ * - channel `negotiation:watch:<random>` of each watching process — `{ id, version }` after a
+ *   write by another process.
  *
  * @module
  */
 import { NegotiationContentionError, SerializationError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { KeyValueStore, StateStore, Unsubscribe } from "../state/StateStore.js";
+import type { KeyValueStore, StateStore } from "../state/StateStore.js";
 import { sessionSchema, type NegotiationSession } from "./NegotiationSession.js";
+import { SessionChangeFeed, type ChangeListener } from "./SessionChangeFeed.js";
 
 /** Options of {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -47,7 +51,14 @@ export interface UpdateResult {
 
 /** Documents this process last wrote or read, kept to try a compare-and-set without reading first. */
 const KNOWN_LIMIT = 1_000;
-const COPIES = new WeakMap<StateStore, { known: Map<string, Read>; knownIndexes: Map<string, unknown> }>();
+
+/** What every SessionStore on one state store shares (coordinators are often made per call). */
+interface Shared {
+  known: Map<string, Read>;
+  knownIndexes: Map<string, unknown>;
+  feed: SessionChangeFeed;
+}
+const SHARED = new WeakMap<StateStore, Shared>();
 
 /** Reads and writes session documents; see the module comment for the layout. */
 export class SessionStore {
@@ -61,31 +72,44 @@ export class SessionStore {
    */
   private readonly known: Map<string, Read>;
   private readonly knownIndexes: Map<string, unknown>;
+  private readonly feed: SessionChangeFeed;
 
   constructor(
-    private readonly store: StateStore,
+    store: StateStore,
     private readonly options: SessionStoreOptions,
   ) {
     this.kv = store.namespace("negotiation");
-    // Shared by every SessionStore on this state store (coordinators are often made per call).
-    let copies = COPIES.get(store);
-    if (copies === undefined) COPIES.set(store, (copies = { known: new Map(), knownIndexes: new Map() }));
-    this.known = copies.known;
-    this.knownIndexes = copies.knownIndexes;
+    let shared = SHARED.get(store);
+    if (shared === undefined) {
+      shared = { known: new Map(), knownIndexes: new Map(), feed: new SessionChangeFeed(store, options.logger) };
+      SHARED.set(store, shared);
+    }
+    this.known = shared.known;
+    this.knownIndexes = shared.knownIndexes;
+    this.feed = shared.feed;
   }
 
-  /** Writes `session` if no session has its id; returns the stored one (this one, or the one already there). */
-  async create(session: NegotiationSession): Promise<{ session: NegotiationSession; created: boolean }> {
-    // Indexed first: a crash in between leaves an id that the next read prunes, never an unlisted open session.
-    await this.indexOpen(session.initiator, session.id, true);
-    if (await this.kv.setIfAbsent(sessionKey(session.id), session, { ttlMs: this.ttlOf(session) })) {
+  /**
+   * Writes `session` (watched by this process) if no session has its id; returns the stored one
+   * (this one, or the one already there).
+   */
+  async create(proposed: NegotiationSession): Promise<{ session: NegotiationSession; created: boolean }> {
+    const session: NegotiationSession = { ...proposed, watchers: [this.feed.channel] };
+    // Indexed first, so that a crash leaves an id the next read prunes, never an unlisted open
+    // session. With a copy of the index the index write goes out at once, and the session's write
+    // right behind it on the same connection (Redis runs them in that order): one round trip.
+    const fromCopy = this.knownIndexes.has(session.initiator);
+    const indexing = this.indexOpen(session.initiator, session.id);
+    if (!fromCopy) await indexing;
+    const created = await this.kv.setIfAbsent(sessionKey(session.id), session, { ttlMs: this.ttlOf(session) });
+    await indexing;
+    if (created) {
       this.remember(session.id, { session, raw: session });
-      this.announce(session);
       return { session, created: true };
     }
     const existing = await this.read(session.id);
     // Deleted between the two calls (expired): write ours.
-    if (existing === undefined) return this.create(session);
+    if (existing === undefined) return this.create(proposed);
     return { session: existing.session, created: false };
   }
 
@@ -122,12 +146,15 @@ export class SessionStore {
         return { session: current.session, changed: false };
       }
       const written: NegotiationSession = { ...next, version: current.session.version + 1, updatedAt: this.options.now() };
-      if (await this.kv.compareAndSet(sessionKey(id), current.raw, written, { ttlMs: this.ttlOf(written) })) {
+      // Announced, in the same step, to the other processes driving the session; this process's
+      // own runs hear of it directly. The index entry of an ended session is left for the
+      // initiator's next session to prune (an ended entry is harmless: readers skip it).
+      const notice = { id, version: written.version };
+      const channels = (written.watchers ?? []).filter((c) => c !== this.feed.channel);
+      const options = { ttlMs: this.ttlOf(written), notify: { channels, message: notice } };
+      if (await this.kv.compareAndSet(sessionKey(id), current.raw, written, options)) {
         this.remember(id, { session: written, raw: written });
-        // Neither the advisory index nor the notification is awaited: the writer has what it needs,
-        // an index entry left behind is pruned when read, and subscribers poll as well.
-        if (current.session.state === "open" && written.state !== "open") void this.indexOpen(written.initiator, id, false);
-        this.announce(written);
+        this.feed.dispatch(notice);
         return { session: written, changed: true };
       }
       if (fromCopy) this.known.delete(id);
@@ -143,14 +170,23 @@ export class SessionStore {
   }
 
   /**
-   * Calls `onChange` after each write of session `id` (by any process on the same store), with the
-   * version written when the notice carries one. Fire and forget: poll too.
+   * Calls `onChange` after each write of `session` by any process (with the version written when
+   * the notice carries one) until the returned function is called. A session this process does
+   * not watch yet gets it added to its watchers first (one write). Fire and forget: poll too.
    */
-  subscribe(id: string, onChange: (version: number | undefined) => void): Promise<Unsubscribe> {
-    return this.store.subscribe(changeChannel(id), (message) => {
-      const version = (message as { version?: unknown } | null)?.version;
-      onChange(typeof version === "number" ? version : undefined);
-    });
+  async watch(session: NegotiationSession, onChange: ChangeListener): Promise<() => void> {
+    const stop = await this.feed.listen(session.id, onChange);
+    const channel = this.feed.channel;
+    if (session.state !== "open" || session.watchers?.includes(channel) === true) return stop;
+    try {
+      await this.update(session.id, (s) =>
+        s.state !== "open" || s.watchers?.includes(channel) === true ? undefined : { ...s, watchers: [...(s.watchers ?? []), channel] },
+      );
+    } catch (e) {
+      // The run still polls; the next write of this process (an answer) is one it knows anyway.
+      this.options.logger.debug("negotiation: could not add this process to the session's watchers", { sessionId: session.id, error: e });
+    }
+    return stop;
   }
 
   /** Ids of `initiator`'s open sessions (pruning the index of those that ended or vanished). */
@@ -158,7 +194,8 @@ export class SessionStore {
     const ids = await this.readIndex(initiator);
     const sessions = await Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
     const open = ids.filter((_, i) => sessions[i]?.state === "open");
-    for (const id of ids.filter((i) => !open.includes(i))) await this.indexOpen(initiator, id, false);
+    const gone = ids.filter((i) => !open.includes(i));
+    if (gone.length > 0) await this.indexOpen(initiator, undefined, gone);
     return open;
   }
 
@@ -190,32 +227,30 @@ export class SessionStore {
     return Math.max(1, Math.ceil(openFor + this.options.retentionMs));
   }
 
-  /** Tells subscribers (in any process) that the session changed. Fire and forget: a failure is logged. */
-  private announce(session: NegotiationSession): void {
-    this.store
-      .publish(changeChannel(session.id), { id: session.id, version: session.version })
-      .catch((e: unknown) => this.options.logger.debug("negotiation: change notification not sent", { sessionId: session.id, error: e }));
-  }
-
   private async readIndex(initiator: string): Promise<string[]> {
     const value = await this.kv.get(indexKey(initiator));
     return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
   }
 
-  /** Adds or removes `id` in the initiator's index. Advisory: a failure is logged, never thrown. */
-  private async indexOpen(initiator: string, id: string, add: boolean): Promise<void> {
+  /**
+   * Adds `add` to the initiator's index, removing `remove` and the ids of sessions this process
+   * knows to have ended. Advisory: a failure is logged, never thrown. The first attempt is
+   * issued synchronously when this process has a copy of the index (see `create`).
+   */
+  private async indexOpen(initiator: string, add: string | undefined, remove: readonly string[] = []): Promise<void> {
     try {
       // As for sessions: first against the copy this process last wrote (no read), then fresh.
       let fromCopy = this.knownIndexes.has(initiator);
       for (let attempt = 0; attempt < this.options.maxUpdateAttempts;) {
         const raw = fromCopy ? this.knownIndexes.get(initiator) : await this.kv.get(indexKey(initiator));
         const ids = Array.isArray(raw) ? raw.filter((v): v is string => typeof v === "string") : [];
-        if (ids.includes(id) === add && !fromCopy) return;
-        if (ids.includes(id) === add) {
+        const kept = ids.filter((i) => i !== add && !remove.includes(i) && !this.endedHere(i));
+        const next = add === undefined ? kept : [...kept, add];
+        if (next.length === ids.length && next.every((v, i) => v === ids[i])) {
+          if (!fromCopy) return;
           fromCopy = false; // judged on the stored index, not the copy
           continue;
         }
-        const next = add ? [...ids, id] : ids.filter((i) => i !== id);
         const written =
           next.length === 0
             ? raw === undefined || (await this.kv.compareAndDelete(indexKey(initiator), raw))
@@ -229,10 +264,16 @@ export class SessionStore {
         if (!fromCopy) attempt += 1;
         fromCopy = false;
       }
-      this.options.logger.warn("negotiation: gave up updating the open-session index", { initiator, id });
+      this.options.logger.warn("negotiation: gave up updating the open-session index", { initiator, add, remove });
     } catch (e) {
-      this.options.logger.warn("negotiation: could not update the open-session index", { initiator, id, error: e });
+      this.options.logger.warn("negotiation: could not update the open-session index", { initiator, add, remove, error: e });
     }
+  }
+
+  /** True when this process's copy of session `id` has ended (sessions never reopen). */
+  private endedHere(id: string): boolean {
+    const copy = this.known.get(id);
+    return copy !== undefined && copy.session.state !== "open";
   }
 }
 
@@ -243,9 +284,4 @@ export function sessionKey(id: string): string {
 
 function indexKey(initiator: string): string {
   return `open:${initiator}`;
-}
-
-/** Pub/sub channel announcing writes of a session. */
-export function changeChannel(id: string): string {
-  return `negotiation:${id}`;
 }

@@ -7,7 +7,7 @@
  */
 import { StateStoreError } from "../errors.js";
 import type { StateStoreOptions, QueueStats } from "./StateStore.js";
-import { StateStoreCore, type RawClaim, type RawStateOps } from "./StateStoreCore.js";
+import { StateStoreCore, type RawClaim, type RawNotice, type RawStateOps } from "./StateStoreCore.js";
 import type { QueueKeys } from "./stateKeys.js";
 
 /** Options of {@link InMemoryStateBackend}. */
@@ -102,15 +102,17 @@ class InMemoryStateOps implements RawStateOps {
     return Promise.resolve(keys.map((k) => this.b.readString(k)?.value));
   }
 
-  set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean): Promise<boolean> {
+  set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean, notify?: RawNotice): Promise<boolean> {
     if (onlyIfAbsent && this.b.readString(key)) return Promise.resolve(false);
     this.b.writeString(key, value, ttlMs);
+    for (const channel of notify?.channels ?? []) void this.publish(channel, notify?.message ?? "");
     return Promise.resolve(true);
   }
 
-  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs: number | undefined): Promise<boolean> {
+  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs: number | undefined, notify?: RawNotice): Promise<boolean> {
     if (this.b.readString(key)?.value !== expected) return Promise.resolve(false);
     this.b.writeString(key, value, ttlMs);
+    for (const channel of notify?.channels ?? []) void this.publish(channel, notify?.message ?? "");
     return Promise.resolve(true);
   }
 

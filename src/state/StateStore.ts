@@ -21,6 +21,17 @@ export interface SetOptions {
   ttlMs?: number;
 }
 
+/** Options of a write that may expire and may announce itself. */
+export interface WriteOptions extends SetOptions {
+  /**
+   * Publishes `message` (JSON) on each of `channels`, as {@link StateStore.publish} would, in the
+   * same atomic step as the write and only when the write happens: subscribers never hear of a
+   * write that did not happen, and the writer saves the round trips of separate `publish` calls
+   * (Redis: the `PUBLISH`es run inside the write's script). Fire and forget, like `publish`.
+   */
+  notify?: { channels: readonly string[]; message: unknown };
+}
+
 /**
  * Key/value operations over JSON values. A {@link StateStore} is the root view; `namespace()`,
  * `agentState()` and `shared()` return views whose keys cannot collide with any other view's.
@@ -38,15 +49,15 @@ export interface KeyValueStore<T = unknown> {
   /** The values of `keys`, in the same order, `undefined` for the absent ones. Not a snapshot. */
   getMany(keys: readonly string[]): Promise<(T | undefined)[]>;
   /** Writes `value` unconditionally. */
-  set(key: string, value: T, options?: SetOptions): Promise<void>;
+  set(key: string, value: T, options?: WriteOptions): Promise<void>;
   /** Writes `value` only if `key` is absent; true if this call wrote it. Of many concurrent callers exactly one wins. */
-  setIfAbsent(key: string, value: T, options?: SetOptions): Promise<boolean>;
+  setIfAbsent(key: string, value: T, options?: WriteOptions): Promise<boolean>;
   /**
    * Writes `value` only if the current value equals `expected` (compared by their JSON text, so
    * pass back what you read) or, for `expected === undefined`, only if `key` is absent. True if
    * this call wrote. Renewing a lease is `compareAndSet(key, current, current, { ttlMs })`.
    */
-  compareAndSet(key: string, expected: T | undefined, value: T, options?: SetOptions): Promise<boolean>;
+  compareAndSet(key: string, expected: T | undefined, value: T, options?: WriteOptions): Promise<boolean>;
   /** Deletes `key` only if its value equals `expected` (JSON text); true if this call deleted it. */
   compareAndDelete(key: string, expected: T): Promise<boolean>;
   /** Deletes `key`; true if it existed. Leaves the key's fencing record (see {@link fencedSet}) in place. */

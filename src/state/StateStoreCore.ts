@@ -23,6 +23,7 @@ import type {
   StateStore,
   StateStoreOptions,
   Unsubscribe,
+  WriteOptions,
 } from "./StateStore.js";
 import { StateKeys, validateStateKeyPrefix, type QueueKeys } from "./stateKeys.js";
 
@@ -44,9 +45,10 @@ export interface RawClaim {
  */
 export interface RawStateOps {
   get(keys: readonly string[]): Promise<(string | undefined)[]>;
-  /** True if written (always true unless `onlyIfAbsent`). */
-  set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean): Promise<boolean>;
-  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs: number | undefined): Promise<boolean>;
+  /** True if written (always true unless `onlyIfAbsent`). With `notify`, publishes it in the same atomic step when written. */
+  set(key: string, value: string, ttlMs: number | undefined, onlyIfAbsent: boolean, notify?: RawNotice): Promise<boolean>;
+  /** True if written. With `notify`, publishes it in the same atomic step when written. */
+  compareAndSet(key: string, expected: string | undefined, value: string, ttlMs: number | undefined, notify?: RawNotice): Promise<boolean>;
   compareAndDelete(key: string, expected: string): Promise<boolean>;
   delete(key: string): Promise<boolean>;
   incr(key: string, by: number, ttlMs: number | undefined): Promise<number>;
@@ -69,6 +71,12 @@ export interface RawStateOps {
   /** Resolves once the subscription is active; the returned function ends it. */
   subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** A notice published with a write: full channel names (at least one) and JSON text. */
+export interface RawNotice {
+  channels: string[];
+  message: string;
 }
 
 /** `JSON.stringify` typed as it behaves: `undefined` for `undefined`, functions and symbols. */
@@ -117,6 +125,18 @@ function ttlOf(options: SetOptions | undefined): number | undefined {
   return options?.ttlMs === undefined ? undefined : positiveInteger("ttlMs", options.ttlMs, "milliseconds");
 }
 
+/** The raw notice of `options.notify`, validated and encoded; `undefined` when there is nothing to publish. */
+function noticeOf(keys: StateKeys, options: WriteOptions | undefined): RawNotice | undefined {
+  const notify: unknown = options?.notify;
+  if (notify === undefined) return undefined;
+  if (typeof notify !== "object" || notify === null || !Array.isArray((notify as { channels?: unknown }).channels))
+    throw new TypeError(`notify must be { channels: string[], message } (got ${typeof notify})`);
+  const { channels, message } = notify as { channels: unknown[]; message: unknown };
+  const text = encodeJson(message, `message published to ${JSON.stringify(channels)}`);
+  if (channels.length === 0) return undefined;
+  return { channels: channels.map((c) => keys.channel(stringArg("notify.channels[]", c))), message: text };
+}
+
 function stringArg(field: string, value: unknown): string {
   if (typeof value !== "string") throw new TypeError(`${field} must be a string (got ${typeof value})`);
   return value;
@@ -156,19 +176,22 @@ class KeyValueScope<T> implements KeyValueStore<T> {
     return texts.map((text, i) => this.decode(text, keys[i] ?? ""));
   }
 
-  async set(key: string, value: T, options?: SetOptions): Promise<void> {
-    await this.ctx.ops("set").set(this.key(key), encodeJson(value, `value of "${key}"`), ttlOf(options), false);
+  async set(key: string, value: T, options?: WriteOptions): Promise<void> {
+    const text = encodeJson(value, `value of "${key}"`);
+    await this.ctx.ops("set").set(this.key(key), text, ttlOf(options), false, noticeOf(this.ctx.keys, options));
   }
 
-  async setIfAbsent(key: string, value: T, options?: SetOptions): Promise<boolean> {
-    return await this.ctx.ops("setIfAbsent").set(this.key(key), encodeJson(value, `value of "${key}"`), ttlOf(options), true);
+  async setIfAbsent(key: string, value: T, options?: WriteOptions): Promise<boolean> {
+    const text = encodeJson(value, `value of "${key}"`);
+    return await this.ctx.ops("setIfAbsent").set(this.key(key), text, ttlOf(options), true, noticeOf(this.ctx.keys, options));
   }
 
-  async compareAndSet(key: string, expected: T | undefined, value: T, options?: SetOptions): Promise<boolean> {
+  async compareAndSet(key: string, expected: T | undefined, value: T, options?: WriteOptions): Promise<boolean> {
     const expectedText = expected === undefined ? undefined : encodeJson(expected, `expected value of "${key}"`);
+    const text = encodeJson(value, `value of "${key}"`);
     return await this.ctx
       .ops("compareAndSet")
-      .compareAndSet(this.key(key), expectedText, encodeJson(value, `value of "${key}"`), ttlOf(options));
+      .compareAndSet(this.key(key), expectedText, text, ttlOf(options), noticeOf(this.ctx.keys, options));
   }
 
   async compareAndDelete(key: string, expected: T): Promise<boolean> {
@@ -307,13 +330,13 @@ export class StateStoreCore implements StateStore {
   async getMany(keys: readonly string[]): Promise<unknown[]> {
     return await this.root.getMany(keys);
   }
-  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  async set(key: string, value: unknown, options?: WriteOptions): Promise<void> {
     return await this.root.set(key, value, options);
   }
-  async setIfAbsent(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
+  async setIfAbsent(key: string, value: unknown, options?: WriteOptions): Promise<boolean> {
     return await this.root.setIfAbsent(key, value, options);
   }
-  async compareAndSet(key: string, expected: unknown, value: unknown, options?: SetOptions): Promise<boolean> {
+  async compareAndSet(key: string, expected: unknown, value: unknown, options?: WriteOptions): Promise<boolean> {
     return await this.root.compareAndSet(key, expected, value, options);
   }
   async compareAndDelete(key: string, expected: unknown): Promise<boolean> {

@@ -15,6 +15,7 @@ export type {
   QueueReceipt,
   QueueStats,
   SetOptions,
+  WriteOptions,
   StateQueue,
   StateStore,
   StateStoreOptions,

@@ -394,6 +394,36 @@ export function stateStoreConformance(name: string, factory: StateStoreFactory):
         expect(b).toEqual([1, 2]);
       });
 
+      it("a write with notify publishes its message only when it writes, in namespaces too", async () => {
+        const peer = await h.openPeer();
+        const seen: unknown[] = [];
+        const elsewhere: unknown[] = [];
+        await peer.subscribe("changes", (m) => void seen.push(m));
+        await peer.subscribe("elsewhere", (m) => void elsewhere.push(m));
+        const kv = store.namespace("docs");
+        const notify = (n: number): { notify: { channels: string[]; message: unknown } } => ({
+          notify: { channels: n === 5 ? ["changes", "elsewhere"] : ["changes"], message: { n } },
+        });
+        expect(await kv.setIfAbsent("a", { v: 1 }, { ttlMs: 60_000, ...notify(1) })).toBe(true);
+        expect(await kv.setIfAbsent("a", { v: 2 }, notify(2))).toBe(false);
+        expect(await kv.compareAndSet("a", { v: 9 }, { v: 3 }, notify(3))).toBe(false);
+        expect(await kv.compareAndSet("a", { v: 1 }, { v: 4 }, notify(4))).toBe(true);
+        expect(await kv.compareAndSet("b", undefined, { v: 5 }, { ttlMs: 60_000, ...notify(5) })).toBe(true);
+        await kv.set("c", { v: 6 }, notify(6));
+        await waitFor(() => seen.length >= 4 && elsewhere.length >= 1);
+        await sleep(50);
+        expect(elsewhere).toEqual([{ n: 5 }]);
+        // Sorted: on Redis Cluster, messages published from different shards may arrive in any order.
+        expect([...seen].sort((x, y) => (x as { n: number }).n - (y as { n: number }).n)).toEqual([{ n: 1 }, { n: 4 }, { n: 5 }, { n: 6 }]);
+        expect(await kv.get("a")).toEqual({ v: 4 });
+        expect(await kv.get("c")).toEqual({ v: 6 });
+        await rejection(kv.set("d", 1, { notify: { channels: ["changes"], message: undefined } }), isSerializationError);
+        expect(await kv.get("d")).toBeUndefined();
+        await kv.set("e", 7, { notify: { channels: [], message: { n: 7 } } }); // no channel: nothing published
+        await sleep(50);
+        expect(seen).toHaveLength(4);
+      });
+
       it("a throwing handler is reported and does not stop delivery to others", async () => {
         const reported = vi.spyOn(console, "error").mockImplementation(() => undefined);
         const seen: unknown[] = [];

@@ -37,7 +37,8 @@ end
 
 /**
  * Sets a value only if the current one equals the expected JSON text (or, with ARGV[1] = "0", only
- * if the key is absent). KEYS[1] value; ARGV: expected-present flag, expected, new value, TTL.
+ * if the key is absent), and then publishes ARGV[5] on every channel ARGV[6…] (none: no publish).
+ * KEYS[1] value; ARGV: expected-present flag, expected, new value, TTL[, message, channel…].
  * Returns 1 if written, else 0.
  */
 export const compareAndSet = `
@@ -52,6 +53,30 @@ if ARGV[4] ~= '0' then
 else
   redis.call('SET', KEYS[1], ARGV[3])
 end
+for i = 6, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[5]) end
+return 1
+`;
+
+/**
+ * Sets a value (only if absent with ARGV[1] = "1") and, when it wrote, publishes ARGV[4] on every
+ * channel ARGV[5…]. KEYS[1] value; ARGV: only-if-absent flag, value, TTL, message, channel….
+ * Returns 1 if written.
+ */
+export const setAndPublish = `
+local written
+if ARGV[1] == '1' then
+  if ARGV[3] ~= '0' then
+    written = redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX')
+  else
+    written = redis.call('SET', KEYS[1], ARGV[2], 'NX')
+  end
+elseif ARGV[3] ~= '0' then
+  written = redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  written = redis.call('SET', KEYS[1], ARGV[2])
+end
+if not written then return 0 end
+for i = 5, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[4]) end
 return 1
 `;
 

@@ -117,6 +117,53 @@ describe("negotiation on Redis", () => {
     expect(await deadRun).toBe("dead");
   });
 
+  it("a session one process drives costs no pub/sub; another process's answer is announced to it; ended ids leave the index", async () => {
+    const prefix = `${RUN}-quiet`;
+    const store = connect(prefix);
+    const handlers = { p1: counted({ kind: "accept" }), p2: counted({ kind: "counter", value: 101, confidence: 0.8 }) };
+    // No poll within the test's time: what the run learns of another process, it learns from notices.
+    const a = new NegotiationCoordinator({
+      store,
+      channel: new LocalParticipants(handlers),
+      types,
+      initiator: "quiet",
+      logger: silentLogger,
+      pollMs: 600_000,
+    });
+    const spec = { type: "price", topic: "t", participants: ["p1", "p2"], proposal: { value: 100, confidence: 0.5 } };
+    const publishes = async (): Promise<number> => Number(/cmdstat_publish:calls=(\d+)/.exec(await admin.info("commandstats"))?.[1] ?? 0);
+    const index = async (): Promise<unknown> => JSON.parse((await admin.get(`${prefix}:kv:{negotiation:open%3Aquiet}`)) ?? "null");
+    const before = await publishes();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const { id } = await a.start(spec);
+      ids.push(id);
+      expect(await a.run(id)).toMatchObject({ state: "finalized", reason: "all-answered" });
+      // Each new session's index write drops the ids of the sessions this process saw end.
+      expect(await index()).toEqual([id]);
+    }
+    expect(await publishes()).toBe(before);
+
+    // A session waiting for p3; another process records p3's answer: the run hears of it at once.
+    const waiting = new NegotiationCoordinator({
+      store,
+      channel: new LocalParticipants({ ...handlers, p3: () => new Promise<Answer>(() => undefined) }),
+      types,
+      initiator: "quiet",
+      logger: silentLogger,
+      pollMs: 600_000,
+    });
+    const { id } = await waiting.start({ ...spec, participants: ["p1", "p2", "p3"] });
+    const run = waiting.run(id);
+    await until(async () => Object.keys((await waiting.get(id))!.rounds[0]!.answers).length === 2);
+    const other = new NegotiationCoordinator({ store: connect(prefix), channel: new LocalParticipants(), types, logger: silentLogger });
+    expect(await other.recordAnswer(id, 1, "p3", { kind: "counter", value: 99, confidence: 0.8 })).toMatchObject({ recorded: true });
+    expect(await run).toMatchObject({ state: "finalized", answered: ["p1", "p2", "p3"] });
+    expect(await publishes()).toBe(before + 1);
+    expect(await a.openSessions()).toEqual([]);
+    expect(await index()).toBeNull();
+  });
+
   it("answers of 10 participants arriving concurrently (twice each, from two coordinators) are each recorded once", async () => {
     const prefix = `${RUN}-concurrent`;
     const participants = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
