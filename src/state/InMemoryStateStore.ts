@@ -34,8 +34,13 @@ interface QueueState {
   attempts: Map<string, number>;
 }
 
-/** Sweep expired keys after this many writes, so keys nobody reads again do not pile up. */
-const SWEEP_EVERY_WRITES = 1024;
+/**
+ * Entries each write examines for expiry, continuing where the previous write stopped, so keys
+ * nobody reads again do not pile up. A little on every write (as Redis expires actively), never a
+ * pass over the whole store at once: with 100 000 keys that pass stalled the process for
+ * milliseconds. More than one per write, so the sweep outruns the inserts and comes round.
+ */
+const SWEEP_STEP = 4;
 
 /**
  * The data of one or more {@link InMemoryStateStore}s: what a Redis server is to `RedisStateStore`.
@@ -49,7 +54,8 @@ export class InMemoryStateBackend {
   /** @internal Lock-token sequences and fencing records: never expire. */ readonly sequences = new Map<string, number>();
   /** @internal */ readonly queues = new Map<string, QueueState>();
   /** @internal */ readonly channels = new Map<string, Set<(message: string) => void>>();
-  private writes = 0;
+  private stringSweep: Iterator<[string, StringEntry]> | undefined;
+  private lockSweep: Iterator<[string, LockEntry]> | undefined;
 
   constructor(options: InMemoryStateBackendOptions = {}) {
     const now = options.now ?? Date.now;
@@ -70,7 +76,7 @@ export class InMemoryStateBackend {
   /** @internal */
   writeString(key: string, value: string, ttlMs: number | undefined): void {
     this.strings.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.now() + ttlMs });
-    if (++this.writes % SWEEP_EVERY_WRITES === 0) this.sweep();
+    this.sweep();
   }
 
   /** @internal The live lock at `key`, dropping it if expired. */
@@ -83,10 +89,29 @@ export class InMemoryStateBackend {
     return lock;
   }
 
+  /** Examines the next {@link SWEEP_STEP} strings and locks (a Map's iterator survives deletes and sees inserts). */
   private sweep(): void {
     const now = this.now();
-    for (const [key, entry] of this.strings) if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.strings.delete(key);
-    for (const [key, lock] of this.locks) if (lock.expiresAt <= now) this.locks.delete(key);
+    for (let i = 0; i < SWEEP_STEP; i++) {
+      this.stringSweep ??= this.strings.entries();
+      const next = this.stringSweep.next();
+      if (next.done === true) {
+        this.stringSweep = undefined;
+        break;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.strings.delete(key);
+    }
+    for (let i = 0; i < SWEEP_STEP; i++) {
+      this.lockSweep ??= this.locks.entries();
+      const next = this.lockSweep.next();
+      if (next.done === true) {
+        this.lockSweep = undefined;
+        break;
+      }
+      const [key, lock] = next.value;
+      if (lock.expiresAt <= now) this.locks.delete(key);
+    }
   }
 }
 

@@ -72,6 +72,22 @@ describe("InMemoryStateStore", () => {
     expect(await store.acquireLock("l", { ttlMs: 10, owner: "other" })).toMatchObject({ token: lock!.token + 1 });
   });
 
+  it("removes expired keys nobody reads a few at a time as later writes come, never all at once", async () => {
+    const clock = manualClock();
+    const backend = new InMemoryStateBackend({ now: clock.now });
+    const store = new InMemoryStateStore({ backend });
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`old${i}`, i, { ttlMs: 10 })));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.set(`keep${i}`, i)));
+    await clock.advance(11);
+    const before = backend.strings.size;
+    await store.set("one-more", 1);
+    // One write examines a handful of entries, not the 1 010 there are.
+    expect(before + 1 - backend.strings.size).toBeLessThanOrEqual(4);
+    for (let i = 0; i < 400; i++) await store.set(`new${i}`, i);
+    expect([...backend.strings.keys()].filter((k) => k.includes("old"))).toEqual([]);
+    expect(await store.get("keep3")).toBe(3);
+  });
+
   it("requeues at most requeueBatchSize expired leases per claim; requeueExpired drains all", async () => {
     const clock = manualClock();
     const store = new InMemoryStateStore({ now: clock.now, requeueBatchSize: 2 });
