@@ -19,7 +19,7 @@ import type { CallStatsSnapshot } from "./observability/CallStats.js";
 import { createConsoleLogger, type Logger } from "./observability/logger.js";
 import { distributeBuilder, resolveNodes, type GraphBuilderLike } from "./nodes/distribute.js";
 import { IdempotencyStore, type IdempotencyOptions } from "./nodes/IdempotencyStore.js";
-import { ReplicaServer, type ServedReplica, type ServedReplicaStatus } from "./nodes/ReplicaServer.js";
+import { ReplicaServer, type ServedReplicaStatus } from "./nodes/ReplicaServer.js";
 import type { PickerReplica } from "./balancer/BalancedPicker.js";
 import type { Balancer, BalancerName, ReplicaBalanceStats } from "./balancer/Balancer.js";
 import type { BalancerSpec } from "./balancer/createBalancer.js";
@@ -254,14 +254,15 @@ export class Fabric {
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
     const specs = resolveNodes(asBuilder(builder), options.nodes, "serve");
-    const started: ServedReplica[] = [];
-    try {
-      for (const [i, spec] of specs.entries()) {
-        started.push(await this.server.start(options.nodes[i] ?? "", spec.runnable, concurrency, options));
-      }
-    } catch (e) {
+    // Together: a transport may serve several nodes with one consumer (Kafka), joining its group once for all.
+    const results = await Promise.allSettled(
+      specs.map((spec, i) => this.server.start(options.nodes[i] ?? "", spec.runnable, concurrency, options)),
+    );
+    const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) {
       await Promise.allSettled(started.map((r) => this.server.stop(r, this.drainTimeoutMs)));
-      throw e;
+      throw failed.reason;
     }
     return {
       replicas: Object.fromEntries(started.map((r) => [r.node, r.replicaId])),

@@ -1,16 +1,16 @@
 /**
- * One replica of one node: a member of the node's consumer group that hands each request off to
- * its handler without awaiting it, replies, and commits an offset only once the request before
- * it has been answered.
+ * One replica of one node: the requests of the node's topic that its {@link ReplicaMember} (the
+ * process's consumer in the fabric's replica group) fetches are handed off to the handler without
+ * being awaited, answered, and committed only once the request before them has been answered.
  *
- * Why the handler is never awaited in `eachMessage`: kafkajs heartbeats from its fetch loop, so a
+ * Why the handler is never awaited in the fetch loop: kafkajs heartbeats from its fetch loop, so a
  * handler awaited there for longer than the session timeout gets the member evicted, the
  * partition moved and the request run a second time elsewhere. Here the loop only decodes,
  * queues and returns; concurrency is bounded by pausing the topic instead.
  *
  * @module
  */
-import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
+import type { KafkaMessage } from "kafkajs";
 import { isEnvelopeError, TransportError } from "../../src/errors.js";
 import type { Logger } from "../../src/observability/logger.js";
 import { ENVELOPE_VERSION, type EnvelopeCodec, type EnvelopeHeader, type ReplyHeader } from "../../src/transport/envelope.js";
@@ -18,13 +18,12 @@ import { errorResult, RequestRun } from "../../src/transport/RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
 import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
 import { OffsetTracker } from "./OffsetTracker.js";
-import { wakeOnResume } from "./patchKafkajsPausedWait.js";
 import type { ProduceBatcher } from "./ProduceBatcher.js";
+import type { MemberReplica, ReplicaMember } from "./ReplicaMember.js";
 import { parseReplyTo, type TopicNames } from "./topicNames.js";
 
 /** @internal What a {@link KafkaReplica} is built from. */
 export interface KafkaReplicaParts {
-  kafka: Kafka;
   names: TopicNames;
   node: string;
   handler: RequestHandler;
@@ -34,10 +33,8 @@ export interface KafkaReplicaParts {
   deadLetters: DeadLetterSink;
   logger: Logger;
   now: () => number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  maxWaitTimeMs: number;
-  commitIntervalMs: number;
+  /** The consumer that fetches this replica's topic (with those of the process's other replicas). */
+  member: ReplicaMember;
   drainTimeoutMs: number;
   onStopped: (replica: KafkaReplica) => void;
 }
@@ -54,23 +51,16 @@ interface Job {
 const callKey = (h: { caller: string; id: string }): string => `${h.caller}\u0000${h.id}`;
 
 /** @internal A running replica; the `ServeHandle` returned by `KafkaTransport.serve`. */
-export class KafkaReplica implements ServeHandle {
+export class KafkaReplica implements ServeHandle, MemberReplica {
   readonly topic: string;
   private current: ReplicaAddress;
-  private consumer: Consumer | undefined;
   private state: "starting" | "serving" | "draining" | "stopped" = "starting";
-  private readonly trackers = new Map<number, OffsetTracker>();
+  private readonly partitionTrackers = new Map<number, OffsetTracker>();
   private queue: Job[] = [];
   private readonly running = new Map<string, Job>();
-  private paused = false;
-  private committing: Promise<void> | undefined;
-  private commitAgain = false;
-  private commitTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private pausedNow = false;
   private idleWaiters: (() => void)[] = [];
-  /** Takes back this replica's group registration for the resume wake-up (see `patchKafkajsPausedWait`). */
-  private unregisterWake: (() => void) | undefined;
-  /** Times this replica joined its group (the first join included); diagnostic. */
+  /** Assignments this replica received (the first included); diagnostic. */
   groupJoins = 0;
 
   constructor(private readonly p: KafkaReplicaParts) {
@@ -86,51 +76,21 @@ export class KafkaReplica implements ServeHandle {
     return this.running.size;
   }
 
-  /** Joins the group; resolves after the first assignment (so {@link address} names partitions). */
+  get serving(): boolean {
+    return this.state === "starting" || this.state === "serving";
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  trackers(): Iterable<OffsetTracker> {
+    return this.partitionTrackers.values();
+  }
+
+  /** Joins the group through its member; resolves after the first assignment (so {@link address} names partitions). */
   async start(): Promise<void> {
-    const consumer = this.p.kafka.consumer({
-      groupId: this.p.names.replicaGroup(this.p.node),
-      sessionTimeout: this.p.sessionTimeoutMs,
-      heartbeatInterval: this.p.heartbeatIntervalMs,
-      maxWaitTimeInMs: this.p.maxWaitTimeMs,
-      minBytes: 1,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    // Paused at its concurrency limit, it fetches again at resume(), not after the fetch wait.
-    this.unregisterWake = wakeOnResume(this.p.names.replicaGroup(this.p.node));
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.onJoin(consumer, event.payload.memberAssignment[this.topic] ?? []);
-    });
-    await consumer.connect();
-    // From the beginning for a new group: requests sent before any replica existed still count.
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      // A batch at a time: per message, eachMessage costs kafkajs several awaits (offset
-      // resolution, heartbeat and commit checks) for a handler that only queues. Offsets are
-      // resolved here, only up to the last message taken, so what is left when the replica pauses
-      // (concurrency reached) or a seek is pending is fetched again, as eachMessage would leave it.
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => {
-        const { batch } = payload;
-        for (const message of batch.messages) {
-          if (!payload.isRunning() || payload.isStale() || this.paused) break;
-          try {
-            this.receive(batch.partition, message);
-          } catch (error) {
-            this.p.logger.error("replica failed to take a message", {
-              node: this.p.node,
-              partition: batch.partition,
-              offset: message.offset,
-              error,
-            });
-          }
-          payload.resolveOffset(message.offset);
-        }
-        return Promise.resolve();
-      },
-    });
+    await this.p.member.add(this);
     if (this.state === "starting") this.state = "serving";
   }
 
@@ -148,8 +108,8 @@ export class KafkaReplica implements ServeHandle {
       ]);
       clearTimeout(timer);
     }
-    await this.flushCommits();
-    await this.stop();
+    await this.p.member.flushCommits();
+    await this.leave();
   }
 
   async stop(): Promise<void> {
@@ -157,55 +117,56 @@ export class KafkaReplica implements ServeHandle {
     this.state = "stopped";
     // Answered requests not committed yet are delivered again to the partition's next owner, which
     // answers them from the idempotency record (drain() commits them first).
-    clearTimeout(this.commitTimer);
-    this.commitTimer = undefined;
     for (const job of this.running.values())
       job.run?.abort("stop", new TransportError(`replica ${this.current.replicaId} of node "${this.p.node}" stopped`));
     this.running.clear();
     this.queue = [];
     this.notifyIdle();
-    const consumer = this.consumer;
-    this.consumer = undefined;
+    await this.leave();
+  }
+
+  /** Stops (if not yet) and leaves the member: the partitions move to other members now, not after the session timeout. */
+  private async leave(): Promise<void> {
+    this.state = "stopped";
     try {
-      await consumer?.disconnect(); // leaves the group: the partitions move now, not after the session timeout
+      await this.p.member.remove(this);
     } finally {
-      this.unregisterWake?.();
       this.p.onStopped(this);
     }
   }
 
-  private onJoin(consumer: Consumer, assigned: readonly number[]): void {
+  onJoin(assigned: readonly number[]): void {
+    if (this.state === "stopped") return;
     this.groupJoins++;
     const mine = new Set(assigned);
-    for (const [partition, tracker] of this.trackers) {
+    for (const [partition, tracker] of this.partitionTrackers) {
       if (mine.has(partition)) continue;
       // Revoked: requests of it still running here answer, but their commits are skipped; the new owner re-runs them.
-      this.trackers.delete(partition);
+      this.partitionTrackers.delete(partition);
       if (tracker.inProgress > 0)
         this.p.logger.debug("partition revoked with requests in flight", { topic: this.topic, partition, inProgress: tracker.inProgress });
     }
-    for (const partition of mine) if (!this.trackers.has(partition)) this.trackers.set(partition, new OffsetTracker(this.topic, partition));
-    if (this.paused) consumer.pause([{ topic: this.topic }]); // a restarted kafkajs consumer forgets pauses
+    for (const partition of mine)
+      if (!this.partitionTrackers.has(partition)) this.partitionTrackers.set(partition, new OffsetTracker(this.topic, partition));
     this.current = { replicaId: this.p.options.replicaId, partitions: [...mine].sort((a, b) => a - b) };
     try {
       this.p.options.onAddressChange?.(this.current);
     } catch (error) {
       this.p.logger.warn("onAddressChange listener threw", { node: this.p.node, error });
     }
-    this.scheduleCommit(true); // commits refused during the rebalance go now
   }
 
-  private receive(partition: number, message: KafkaMessage): void {
+  receive(partition: number, message: KafkaMessage): void {
     if (this.state === "stopped") return;
-    let tracker = this.trackers.get(partition);
-    if (!tracker) this.trackers.set(partition, (tracker = new OffsetTracker(this.topic, partition)));
+    let tracker = this.partitionTrackers.get(partition);
+    if (!tracker) this.partitionTrackers.set(partition, (tracker = new OffsetTracker(this.topic, partition)));
     const offset = Number(message.offset);
     if (!tracker.receive(offset)) return; // re-fetched after a rebalance: already running, queued or answered here
     const ack = { tracker, offset };
     const source = { topic: this.topic, partition, offset: message.offset };
     // Pending (pinning the commit point) until the dead letter is produced, retried while this replica
     // owns the partition, else left uncommitted for the next owner: never dropped.
-    const owned = (): boolean => this.state !== "stopped" && this.trackers.get(partition) === tracker;
+    const owned = (): boolean => this.state !== "stopped" && this.partitionTrackers.get(partition) === tracker;
     const reject = (reason: string, error: string): void => {
       void this.p.deadLetters.deliver(reason, error, source, message, owned).then((delivered) => {
         if (delivered) this.acknowledge([ack]);
@@ -316,85 +277,13 @@ export class KafkaReplica implements ServeHandle {
 
   private acknowledge(acks: readonly { tracker: OffsetTracker; offset: number }[]): void {
     for (const { tracker, offset } of acks) tracker.complete(offset);
-    this.scheduleCommit();
-  }
-
-  /**
-   * One commit on the wire at a time, and at most one per `commitIntervalMs` (unless `now`):
-   * completions meanwhile are folded into the next one. Under load a commit per answered request
-   * (or per broker round trip) costs the broker and this process more than the requests' own
-   * produce; the price of the interval is that a replica that dies, or is stopped without draining,
-   * leaves up to an interval of answered requests to be delivered again — which the idempotency
-   * layer answers from its record.
-   */
-  private scheduleCommit(now = false): void {
-    if (this.committing) {
-      this.commitAgain = true;
-      return;
-    }
-    const wait = now ? 0 : this.lastCommitAt + this.p.commitIntervalMs - performance.now();
-    if (wait > 0) {
-      this.commitTimer ??= setTimeout(() => {
-        this.commitTimer = undefined;
-        this.scheduleCommit(true);
-      }, wait);
-      return;
-    }
-    clearTimeout(this.commitTimer);
-    this.commitTimer = undefined;
-    this.lastCommitAt = performance.now();
-    this.committing = this.commitOnce().finally(() => {
-      this.committing = undefined;
-      if (this.commitAgain) {
-        this.commitAgain = false;
-        this.scheduleCommit();
-      }
-    });
-  }
-
-  /** Commits everything committable now, including what waits for the interval. */
-  private async flushCommits(): Promise<void> {
-    while (this.committing || this.commitTimer) {
-      if (!this.committing) this.scheduleCommit(true);
-      await this.committing;
-    }
-  }
-
-  private async commitOnce(): Promise<void> {
-    const consumer = this.consumer;
-    if (!consumer || this.state === "stopped") return;
-    const points: { tracker: OffsetTracker; offset: number }[] = [];
-    for (const tracker of this.trackers.values()) {
-      const offset = tracker.commitPoint();
-      if (offset !== undefined) points.push({ tracker, offset });
-    }
-    if (points.length === 0) return;
-    for (const { tracker, offset } of points) tracker.markCommitting(offset);
-    let ok = true;
-    try {
-      await consumer.commitOffsets(
-        points.map(({ offset, tracker }) => ({ topic: this.topic, partition: tracker.partition, offset: String(offset) })),
-      );
-    } catch (error) {
-      ok = false;
-      // A rebalance is under way or the partition moved; the next join or completion commits again.
-      this.p.logger.debug("offset commit failed", { topic: this.topic, error });
-    }
-    for (const { tracker, offset } of points) tracker.markCommitted(offset, ok);
+    this.p.member.scheduleCommit();
   }
 
   private pause(on: boolean): void {
-    if (on === this.paused) return;
-    this.paused = on;
-    const consumer = this.consumer;
-    if (!consumer || this.state === "stopped") return;
-    try {
-      if (on) consumer.pause([{ topic: this.topic }]);
-      else consumer.resume([{ topic: this.topic }]);
-    } catch (error) {
-      // Before run() created the group there is nothing to pause yet; the first join applies `paused`.
-      this.p.logger.debug("could not pause/resume yet", { topic: this.topic, error });
-    }
+    if (on === this.pausedNow) return;
+    this.pausedNow = on;
+    if (this.state !== "stopped") this.p.member.pauseTopic(this.topic, on);
   }
 
   private notifyIdle(): void {

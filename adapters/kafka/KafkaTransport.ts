@@ -34,6 +34,7 @@ import { NoticeChannel } from "./NoticeChannel.js";
 import { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 import { patchKafkajsPausedWait } from "./patchKafkajsPausedWait.js";
 import { ProduceBatcher } from "./ProduceBatcher.js";
+import { ReplicaMember } from "./ReplicaMember.js";
 import { TailConsumer } from "./TailConsumer.js";
 import { formatReplyTo, replyPartitionFor, TopicNames } from "./topicNames.js";
 
@@ -66,6 +67,8 @@ export class KafkaTransport implements Transport {
   private starting: Promise<void> | undefined;
   private readonly topics = new Map<string, Promise<number>>();
   private readonly replicas = new Set<KafkaReplica>();
+  /** The consumers of this process in the fabric's replica group; see `ReplicaMember`. */
+  private members: ReplicaMember[] = [];
   /** Where each call's request went (partition), so its cancel follows it. */
   private readonly sentTo = new Map<string, Promise<{ topic: string; partition: number }>>();
   private sweep: Promise<unknown> | undefined;
@@ -154,9 +157,9 @@ export class KafkaTransport implements Transport {
       throw new RangeError(`replicaId must be 1-200 characters (got ${JSON.stringify(options.replicaId)})`);
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1)
       throw new RangeError(`concurrency must be an integer >= 1 (got ${options.concurrency})`);
-    await this.ensureTopic(conn.admin, this.names.requests(node), this.o.requestPartitions);
+    const topic = this.names.requests(node);
+    await this.ensureTopic(conn.admin, topic, this.o.requestPartitions);
     const replica = new KafkaReplica({
-      kafka: this.kafka,
       names: this.names,
       node,
       handler,
@@ -166,10 +169,7 @@ export class KafkaTransport implements Transport {
       deadLetters: conn.deadLetters,
       logger: this.logger,
       now: this.o.now,
-      sessionTimeoutMs: this.o.sessionTimeoutMs,
-      heartbeatIntervalMs: this.o.heartbeatIntervalMs,
-      maxWaitTimeMs: this.o.maxWaitTimeMs,
-      commitIntervalMs: this.o.commitIntervalMs,
+      member: this.memberFor(topic),
       drainTimeoutMs: KAFKA_TRANSPORT_DEFAULTS.drainTimeoutMs,
       onStopped: (r) => this.replicas.delete(r),
     });
@@ -207,6 +207,7 @@ export class KafkaTransport implements Transport {
     };
     await Promise.all([
       ...[...this.replicas].map((r) => settle("replica stop", r.stop())),
+      ...this.members.map((m) => settle("replica consumer stop", m.stop())),
       settle("reply consumer stop", conn.replies.stop()),
       settle(
         "notice consumer stop",
@@ -305,6 +306,33 @@ export class KafkaTransport implements Transport {
       known.catch(() => this.topics.delete(topic));
     }
     return known;
+  }
+
+  /**
+   * The member (consumer) that fetches a new replica of `topic`: the first one not fetching that
+   * topic yet, so a process's replicas of different nodes share one consumer, and a second replica
+   * of one node gets a member (a group member) of its own.
+   */
+  private memberFor(topic: string): ReplicaMember {
+    let member = this.members.find((m) => m.active && !m.has(topic));
+    if (member === undefined) {
+      member = new ReplicaMember({
+        kafka: this.kafka,
+        groupId: this.names.replicaGroup,
+        sessionTimeoutMs: this.o.sessionTimeoutMs,
+        heartbeatIntervalMs: this.o.heartbeatIntervalMs,
+        maxWaitTimeMs: this.o.maxWaitTimeMs,
+        commitIntervalMs: this.o.commitIntervalMs,
+        settleMs: KAFKA_TRANSPORT_DEFAULTS.memberSettleMs,
+        retryMs: KAFKA_TRANSPORT_DEFAULTS.memberRetryMs,
+        logger: this.logger,
+        onEmpty: (m) => {
+          this.members = this.members.filter((x) => x !== m);
+        },
+      });
+      this.members.push(member);
+    }
+    return member;
   }
 
   private async sendRequest(

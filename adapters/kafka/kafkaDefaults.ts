@@ -99,6 +99,10 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   sweepStaleGroups: true,
   /** Time a replica's drain waits for its requests in flight, in ms. */
   drainTimeoutMs: 30_000,
+  /** Time a process's replica consumer waits for more replicas to start or stop before it (re)joins its group, in ms. */
+  memberSettleMs: 25,
+  /** Time before a replica consumer that could not join tries again, in ms. */
+  memberRetryMs: 1_000,
 } as const;
 
 /** Options after defaults and validation. */

@@ -60,9 +60,12 @@ export class TopicNames {
     return `${name.slice(0, MAX_TOPIC_LENGTH - 18)}.h${hash}`;
   }
 
-  /** Consumer group of the replicas of a node (commits offsets; lives as long as the node is served). */
-  replicaGroup(node: string): string {
-    return `${this.requests(node)}.replicas`;
+  /**
+   * The consumer group of every replica of the fabric, `<prefix>.replicas`: one member per process
+   * (see `ReplicaMember`), each fetching the request topics of the nodes it serves. Commits offsets.
+   */
+  get replicaGroup(): string {
+    return `${this.prefix}.replicas`;
   }
 
   /** Prefix of every caller's private reply group. */

@@ -88,7 +88,7 @@ describe("KafkaTransport replicas", () => {
     await eventually(async () => (await context.deadLetters()).some((l) => l.source.startsWith(`${topic}/${partition}/`)), 20_000);
     expect(failing.sends()).toBe(3); // two refusals, then produced: never dropped
     const end = await endOffset(topic, partition);
-    await eventually(async () => (await committedOffset(c.names.replicaGroup(name), topic, partition)) === end, 20_000);
+    await eventually(async () => (await committedOffset(c.names.replicaGroup, topic, partition)) === end, 20_000);
   }, 60_000);
 
   it("leaves a dead letter it could never produce uncommitted, for the partition's next owner", async () => {
@@ -102,7 +102,7 @@ describe("KafkaTransport replicas", () => {
     });
     const c = await caller();
     const topic = c.names.requests(name);
-    const group = c.names.replicaGroup(name);
+    const group = c.names.replicaGroup;
     const partition = handle.address.partitions![0]!;
     await context.produceRaw(topic, partition, Buffer.from("poison"));
     const poisonOffset = (await endOffset(topic, partition)) - 1;
@@ -175,7 +175,7 @@ describe("KafkaTransport replicas", () => {
     expect(mine[4]!.error).toContain("another node");
 
     // Everything up to the end of the partition is committed: the poison, the expired request, the call.
-    const replicaGroup = c.names.replicaGroup(name);
+    const replicaGroup = c.names.replicaGroup;
     const end = (await context.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)!.high;
     let committed = "";
     for (let i = 0; i < 50 && committed !== end; i++) {

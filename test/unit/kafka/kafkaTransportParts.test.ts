@@ -29,7 +29,7 @@ describe("topic names", () => {
     expect(a.length).toBeLessThanOrEqual(249);
     expect(a).not.toBe(b);
     expect(names.requests("momentum")).toBe("lgf.node.momentum");
-    expect(names.replicaGroup("momentum")).toBe("lgf.node.momentum.replicas");
+    expect(names.replicaGroup).toBe("lgf.replicas");
     expect(names.callerGroup("c1")).toBe("lgf.caller.c1");
   });
 
