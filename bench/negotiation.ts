@@ -10,11 +10,14 @@
  * Over Kafka it also reports the CPU one session cost each process (caller, agents, broker,
  * Redis) and the whole machine, in µs: on two cores that bounds how fast a session can be.
  *
+ * Figures are of the steady state, after a warm-up (`BENCH_WARMUP_MS`); the first sessions after
+ * the processes start are reported apart, as `cold`.
+ *
  * Usage: `npm run bench:negotiation` (Kafka on KAFKA_BROKERS, default 127.0.0.1:9092; Redis on
- * REDIS_URL, default redis://127.0.0.1:6379). Knobs: BENCH_SESSIONS (300 per size),
- * BENCH_SIZES ("3,5,10"), BENCH_TSX=1 (run the sources under tsx instead of the bundle),
- * BENCH_CPU_PROF_DIR (run the benchmark and its agent processes with --cpu-prof there).
- * Writes bench/results/negotiation.json.
+ * REDIS_URL, default redis://127.0.0.1:6379). Knobs: BENCH_SESSIONS (1000 per size),
+ * BENCH_SIZES ("3,5,10"), BENCH_WARMUP_MS (30000), BENCH_COLD_SESSIONS (300), BENCH_TSX=1 (run
+ * the sources under tsx instead of the bundle), BENCH_CPU_PROF_DIR (run the benchmark and its
+ * agent processes with --cpu-prof there). Writes bench/results/negotiation.json.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -38,8 +41,10 @@ import { agentSignal } from "./lib/negotiationSignal.js";
 import { percentile, printTable, round, writeResults } from "./lib/stats.js";
 
 const env = process.env;
-const SESSIONS = Number(env.BENCH_SESSIONS ?? 300);
+const SESSIONS = Number(env.BENCH_SESSIONS ?? 1000);
 const SIZES = (env.BENCH_SIZES ?? "3,5,10").split(",").map(Number);
+const COLD_SESSIONS = Number(env.BENCH_COLD_SESSIONS ?? 300);
+const WARMUP_MS = Number(env.BENCH_WARMUP_MS ?? 30_000);
 const BROKERS = (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const logger = createConsoleLogger({ name: "bench", level: "warn" });
@@ -82,34 +87,57 @@ function cpuFigures(a: CpuSnapshot, z: CpuSnapshot, sessions: number): Figures {
   };
 }
 
-/**
- * Runs `SESSIONS` fusions of each size on `fabric` (after a warm-up) and returns their figures by
- * size; with a `meter`, also the CPU each session cost every process (where the time goes: on two
- * cores, a session cannot finish faster than its CPU divided by two).
- */
-async function measure(fabric: Fabric, label: string, meter?: CpuMeter): Promise<Record<string, Figures>> {
-  const out: Record<string, Figures> = {};
-  for (const size of SIZES) {
-    const signals = signalsOf(size);
-    const fuse = async (): Promise<void> => {
-      const result = await fabric.coordinateSignalFusion("AAPL", signals, { participants: "remote", deadlineMs: 10_000 });
-      if (result.outcome.reason !== "all-answered") throw new Error(`a session ended ${result.outcome.reason}, not all-answered`);
-    };
-    await sequential(30, fuse);
-    console.error(`[bench] ${label}: ${SESSIONS} sessions of ${size} participants…`);
-    let a: CpuSnapshot | undefined;
-    let z: CpuSnapshot | undefined;
-    const r = await sequential(SESSIONS, fuse, {
-      onStart: async () => void (a = await meter?.snapshot()),
-      onEnd: async () => void (z = await meter?.snapshot()),
-    });
-    if (r.errors > 0) console.error(`[bench] ${label}/${size}: ${r.errors} failed sessions, first:`, r.firstError);
-    out[String(size)] = { ...summary(r), ...(a && z ? cpuFigures(a, z, r.calls) : {}) };
-  }
-  return out;
+/** A fusion of `size` participants on `fabric`, as the benchmark runs it (every agent answers). */
+function fusion(fabric: Fabric, size: number): () => Promise<void> {
+  const signals = signalsOf(size);
+  return async () => {
+    const result = await fabric.coordinateSignalFusion("AAPL", signals, { participants: "remote", deadlineMs: 10_000 });
+    if (result.outcome.reason !== "all-answered") throw new Error(`a session ended ${result.outcome.reason}, not all-answered`);
+  };
 }
 
-async function memoryPhase(): Promise<Record<string, Figures>> {
+/** What one path measured: steady state by size, and the first sessions after start. */
+interface PathFigures {
+  warm: Record<string, Figures>;
+  cold: Record<string, Figures>;
+}
+
+/**
+ * Measures one path. First the cold figures: `COLD_SESSIONS` sessions of the middle size right
+ * after start (the first sessions after a deploy). Then a warm-up of `WARMUP_MS` over every size,
+ * and `SESSIONS` sessions of each size: the steady state. The warm-up matters: V8 keeps optimizing
+ * the hot paths of every process (caller and agents) for thousands of sessions, and on this
+ * 2-core machine a session of freshly started processes costs about twice the CPU of a warm one.
+ * With a `meter`, each size also reports the CPU a session cost every process (on two cores a
+ * session cannot finish faster than its CPU divided by two).
+ */
+async function measure(fabric: Fabric, label: string, meter?: CpuMeter): Promise<PathFigures> {
+  const run = async (size: number, count: number, withMeter: boolean): Promise<Figures> => {
+    let a: CpuSnapshot | undefined;
+    let z: CpuSnapshot | undefined;
+    const r = await sequential(count, fusion(fabric, size), {
+      onStart: async () => void (a = withMeter ? await meter?.snapshot() : undefined),
+      onEnd: async () => void (z = withMeter ? await meter?.snapshot() : undefined),
+    });
+    if (r.errors > 0) console.error(`[bench] ${label}/${size}: ${r.errors} failed sessions, first:`, r.firstError);
+    return { ...summary(r), ...(a && z ? cpuFigures(a, z, r.calls) : {}) };
+  };
+  const coldSize = SIZES[Math.floor(SIZES.length / 2)] ?? 5;
+  await sequential(10, fusion(fabric, coldSize)); // connections, metadata, topic creation
+  console.error(`[bench] ${label}: ${COLD_SESSIONS} sessions of ${coldSize} participants right after start…`);
+  const cold = { [String(coldSize)]: await run(coldSize, COLD_SESSIONS, true) };
+  console.error(`[bench] ${label}: warming up for ${WARMUP_MS / 1000} s…`);
+  const until = performance.now() + WARMUP_MS;
+  while (performance.now() < until) for (const size of SIZES) await sequential(20, fusion(fabric, size));
+  const warm: Record<string, Figures> = {};
+  for (const size of SIZES) {
+    console.error(`[bench] ${label}: ${SESSIONS} sessions of ${size} participants…`);
+    warm[String(size)] = await run(size, SESSIONS, true);
+  }
+  return { warm, cold };
+}
+
+async function memoryPhase(): Promise<PathFigures> {
   const fabric = await createFabric({ logger, monitors: false });
   try {
     await fabric.serveParticipants(Object.fromEntries(AGENTS.map((a) => [a, () => ({ kind: "counter", ...agentSignal(a) }) as const])), {
@@ -160,7 +188,7 @@ async function waitForAgents(fabric: Fabric): Promise<void> {
   }
 }
 
-async function kafkaPhase(keyPrefix: string, topicPrefix: string): Promise<Record<string, Figures>> {
+async function kafkaPhase(keyPrefix: string, topicPrefix: string): Promise<PathFigures> {
   const childEnv = { KAFKA_BROKERS: BROKERS.join(","), REDIS_URL, BENCH_TOPIC_PREFIX: topicPrefix, BENCH_KEY_PREFIX: keyPrefix };
   const children: ChildProcess[] = [];
   let fabric: Fabric | undefined;
@@ -224,7 +252,7 @@ async function main(): Promise<void> {
   const tag = randomBytes(4).toString("hex");
   const keyPrefix = `lgf-bench-neg-${tag}`;
   const topicPrefix = `lgfbenchneg${tag}`;
-  let results: { kafka: Record<string, Figures>; memory: Record<string, Figures> };
+  let results: { kafka: PathFigures; memory: PathFigures };
   try {
     console.error("[bench] in-memory transport…");
     const memory = await memoryPhase();
@@ -232,24 +260,30 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp(keyPrefix, topicPrefix);
   }
-  const rows = (["kafka", "memory"] as const).flatMap((path) =>
-    Object.entries(results[path]).map(([size, f]) => ({ path, participants: Number(size), ...f })),
-  );
-  printTable("Signal-fusion negotiation, time to finalize (sessions one after another), ms", rows);
-  const p99 = results.kafka["5"]?.p99_ms;
+  const rows = (kind: keyof PathFigures): Record<string, string | number>[] =>
+    (["kafka", "memory"] as const).flatMap((path) =>
+      Object.entries(results[path][kind]).map(([size, f]) => ({ path, participants: Number(size), ...f })),
+    );
+  printTable(`Signal-fusion negotiation, steady state (after ${WARMUP_MS / 1000} s of warm-up), ms`, rows("warm"));
+  printTable("The same, the first sessions after the processes start, ms", rows("cold"));
+  const p99 = results.kafka.warm["5"]?.p99_ms;
   if (p99 !== undefined)
     console.log(`\ntarget: 5 participants over Kafka finalize with p99 <= 30 ms — p99 ${p99} ms: ${p99 <= 30 ? "met" : "not met"}`);
   const path = writeResults("negotiation", {
-    kafka: pick(results.kafka),
-    memory: pick(results.memory),
-    _meta: { sessions: SESSIONS, agent_processes: 2, node: process.version, cpus: cpus().length, date: new Date().toISOString() },
+    kafka: results.kafka.warm,
+    memory: results.memory.warm,
+    cold: { kafka: results.kafka.cold, memory: results.memory.cold },
+    _meta: {
+      sessions: SESSIONS,
+      cold_sessions: COLD_SESSIONS,
+      warmup_ms: WARMUP_MS,
+      agent_processes: 2,
+      node: process.version,
+      cpus: cpus().length,
+      date: new Date().toISOString(),
+    },
   });
   console.log(`wrote ${path}`);
-}
-
-/** The `{ "<participants>": { p50_ms, p99_ms, … } }` shape of the results file. */
-function pick(figures: Record<string, Figures>): Record<string, Figures> {
-  return Object.fromEntries(Object.entries(figures).map(([size, f]) => [size, { ...f }]));
 }
 
 /** Runs the bundled program (see `lib/bundle.ts`), agent processes included; `BENCH_TSX=1` runs the sources. */
