@@ -158,7 +158,15 @@ export class KafkaTransport implements Transport {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1)
       throw new RangeError(`concurrency must be an integer >= 1 (got ${options.concurrency})`);
     const topic = this.names.requests(node);
-    await this.ensureTopic(conn.admin, topic, this.o.requestPartitions);
+    // Reserved before the topic exists, so the nodes served together join the group together.
+    const member = this.memberFor(topic);
+    const unreserve = member.reserve(topic);
+    try {
+      await this.ensureTopic(conn.admin, topic, this.o.requestPartitions);
+    } catch (error) {
+      unreserve();
+      throw error;
+    }
     const replica = new KafkaReplica({
       names: this.names,
       node,
@@ -169,7 +177,7 @@ export class KafkaTransport implements Transport {
       deadLetters: conn.deadLetters,
       logger: this.logger,
       now: this.o.now,
-      member: this.memberFor(topic),
+      member,
       drainTimeoutMs: KAFKA_TRANSPORT_DEFAULTS.drainTimeoutMs,
       onStopped: (r) => this.replicas.delete(r),
     });

@@ -8,9 +8,9 @@
  * five questions with five fetch responses, five re-fetches and five wake-ups; with one consumer
  * they come in one fetch response and leave in one produce. The price: the group is the fabric's
  * (`<prefix>.replicas`), so a member joining or leaving rebalances every member, and a member
- * whose set of nodes changes rejoins (a replica added or released restarts the consumer, after a
- * short settle time that gathers the nodes one `serve` starts together). Partitions are assigned
- * by `subscriptionAssigner`, which honours each member's own topics.
+ * whose set of nodes changes rejoins (a replica added or released restarts the consumer; the
+ * nodes one `serve` starts together reserve their place first and join once). Partitions are
+ * assigned by `subscriptionAssigner`, which honours each member's own topics.
  *
  * @module
  */
@@ -63,6 +63,9 @@ interface Joining {
 /** See the module comment. */
 export class ReplicaMember {
   private readonly replicas = new Map<string, MemberReplica>();
+  /** Topics of replicas on their way (their topic being created): the next join waits for them. */
+  private readonly reserved = new Set<string>();
+  private reservationsDone: (() => void) | undefined;
   private readonly joining = new Map<MemberReplica, Joining>();
   private consumer: Consumer | undefined;
   private consumerTopics: ReadonlySet<string> = new Set();
@@ -79,9 +82,26 @@ export class ReplicaMember {
 
   constructor(private readonly o: ReplicaMemberOptions) {}
 
-  /** True when a replica of `topic` is fetched by this member. */
+  /** True when a replica of `topic` is fetched by this member, or on its way. */
   has(topic: string): boolean {
-    return this.replicas.has(topic);
+    return this.replicas.has(topic) || this.reserved.has(topic);
+  }
+
+  /**
+   * Holds `topic` for a replica that {@link add} brings once its topic exists, so the member's
+   * next join waits for it: the nodes one `serve` starts together join once even when creating
+   * their topics takes the broker different times. Returns the function that gives the topic up.
+   */
+  reserve(topic: string): () => void {
+    this.reserved.add(topic);
+    return () => this.unreserve(topic);
+  }
+
+  private unreserve(topic: string): void {
+    if (!this.reserved.delete(topic) || this.reserved.size > 0) return;
+    const done = this.reservationsDone;
+    this.reservationsDone = undefined;
+    done?.();
   }
 
   /** False once the member has stopped (or emptied): replicas must go to another member. */
@@ -96,6 +116,7 @@ export class ReplicaMember {
    * @throws when the consumer cannot join (the replica is removed again).
    */
   add(replica: MemberReplica): Promise<void> {
+    this.unreserve(replica.topic);
     if (this.stopped) return Promise.reject(new Error("the replica member has stopped"));
     if (this.replicas.has(replica.topic)) return Promise.reject(new Error(`this member already fetches ${replica.topic}`));
     this.replicas.set(replica.topic, replica);
@@ -199,11 +220,14 @@ export class ReplicaMember {
     while (this.dirty && !this.stopped) {
       // Replicas started together (one serve of several nodes) arrive a few ms apart: one join for all.
       await sleep(this.o.settleMs);
+      if (this.reserved.size > 0) await new Promise<void>((resolve) => (this.reservationsDone = resolve));
       this.dirty = false;
+      if (!this.needsRestart()) continue;
       try {
         await this.restart();
       } catch (error) {
         this.o.logger.error("replica consumer could not join its group", { groupId: this.o.groupId, error });
+        await this.disconnect(); // a half-started consumer is no consumer: the retry starts afresh
         // Replicas still waiting for their first join fail (their serve() throws); the others retry.
         for (const waiter of this.joining.values()) waiter.reject(error);
         this.joining.clear();
@@ -213,6 +237,18 @@ export class ReplicaMember {
         }
       }
     }
+  }
+
+  /**
+   * True when a replica's topic is not fetched yet, or when a released topic must go to other
+   * members while a replica of this member still serves (draining ones do not need the rejoin:
+   * the member disconnects when the last of them leaves).
+   */
+  private needsRestart(): boolean {
+    if (this.consumer === undefined) return this.replicas.size > 0;
+    for (const topic of this.replicas.keys()) if (!this.consumerTopics.has(topic)) return true;
+    const released = [...this.consumerTopics].some((topic) => !this.replicas.has(topic));
+    return released && [...this.replicas.values()].some((r) => r.serving);
   }
 
   /** Replaces the consumer by one that fetches the current replicas' topics. */

@@ -56,6 +56,21 @@ describe("the replica group", () => {
     expect(await Promise.all(names.map((n, i) => call(caller, n, handles[i]!)))).toEqual(names);
   }, 60_000);
 
+  it("draining every node of a process leaves the group once, without rejoining in between", async () => {
+    const names = [node("d1"), node("d2"), node("d3")];
+    const t = await started();
+    const handles = await Promise.all(names.map((n) => serve(t, n)));
+    const member = (t as unknown as { members: { joins: number }[] }).members[0]!;
+    expect(member.joins).toBe(1);
+    // As fabric.stop() drains them: all at once. The first to finish is not worth a rejoin for the
+    // others, which are draining too.
+    await Promise.all(handles.map((h) => h.drain(5_000)));
+    expect(member.joins).toBe(1);
+    expect((t as unknown as { members: unknown[] }).members).toHaveLength(0);
+    await context.admin.connect();
+    expect(await members(t)).toHaveLength(0);
+  }, 60_000);
+
   it("a second replica of a node in the same process is a second member; the node's partitions are split", async () => {
     await context.admin.connect();
     const name = node("twice");
