@@ -136,15 +136,26 @@ export class ReplicaMember {
     this.joining.get(replica)?.reject(new Error(`replica of ${replica.topic} stopped before it joined`));
     this.joining.delete(replica);
     this.pauseTopic(replica.topic, true);
-    if (this.replicas.size === 0) {
-      this.stopped = true;
-      clearTimeout(this.commitTimer);
+    if (this.empty()) {
       await this.reconciling?.catch(() => undefined);
-      await this.disconnect();
-      this.o.onEmpty(this);
+      if (this.empty()) await this.shutdown(); // unless a replica came meanwhile
       return;
     }
-    if ([...this.replicas.values()].some((r) => r.serving)) this.changed();
+    // Nothing left but replicas on their way: the reconcile decides once they arrive (or not).
+    if (this.replicas.size === 0 || [...this.replicas.values()].some((r) => r.serving)) this.changed();
+  }
+
+  /** True when no replica is fetched by this member or on its way (a method: it changes across awaits). */
+  private empty(): boolean {
+    return this.replicas.size === 0 && this.reserved.size === 0;
+  }
+
+  /** Ends an empty member: its consumer leaves the group and the transport forgets it. */
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.commitTimer);
+    await this.disconnect();
+    this.o.onEmpty(this);
   }
 
   /** Pauses or resumes fetching `topic` (a replica at its concurrency limit, or draining). */
@@ -206,6 +217,9 @@ export class ReplicaMember {
     for (const waiter of this.joining.values()) waiter.reject(new Error("the replica member stopped"));
     this.joining.clear();
     this.replicas.clear();
+    this.reserved.clear();
+    this.reservationsDone?.(); // a reconcile waiting for replicas on their way ends now
+    this.reservationsDone = undefined;
     await this.reconciling?.catch(() => undefined);
     await this.disconnect();
   }
@@ -222,6 +236,11 @@ export class ReplicaMember {
       await sleep(this.o.settleMs);
       if (this.reserved.size > 0) await new Promise<void>((resolve) => (this.reservationsDone = resolve));
       this.dirty = false;
+      if (!this.active) return; // stopped while it waited
+      if (this.empty()) {
+        await this.shutdown(); // the replicas on their way never came (their topic could not be created)
+        return;
+      }
       if (!this.needsRestart()) continue;
       try {
         await this.restart();
