@@ -17,7 +17,8 @@
  * REDIS_URL, default redis://127.0.0.1:6379). Knobs: BENCH_SESSIONS (1000 per size),
  * BENCH_SIZES ("3,5,10"), BENCH_WARMUP_MS (30000), BENCH_COLD_SESSIONS (300), BENCH_TSX=1 (run
  * the sources under tsx instead of the bundle), BENCH_CPU_PROF_DIR (run the benchmark and its
- * agent processes with --cpu-prof there). Writes bench/results/negotiation.json.
+ * agent processes with --cpu-prof there), BENCH_NODE_FLAGS (more Node flags for all of them, e.g.
+ * `--trace-gc`). Writes bench/results/negotiation.json.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -149,8 +150,11 @@ async function memoryPhase(): Promise<PathFigures> {
   }
 }
 
-/** `--cpu-prof` flags for every process of the benchmark, when BENCH_CPU_PROF_DIR asks for them. */
-const profFlags = env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : [];
+/** Node flags of every process of the benchmark: `--cpu-prof` when BENCH_CPU_PROF_DIR asks, and BENCH_NODE_FLAGS (e.g. `--trace-gc`). */
+const profFlags = [
+  ...(env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : []),
+  ...(env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+];
 
 const participantsFile = env.BENCH_AGENTS_ENTRY ?? fileURLToPath(new URL("./lib/negotiationParticipants.ts", import.meta.url));
 
