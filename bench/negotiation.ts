@@ -151,9 +151,9 @@ async function memoryPhase(): Promise<PathFigures> {
 }
 
 /** Node flags of every process of the benchmark: `--cpu-prof` when BENCH_CPU_PROF_DIR asks, and BENCH_NODE_FLAGS (e.g. `--trace-gc`). */
-const profFlags = [
+const nodeFlags = [
   ...(env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF_DIR}`] : []),
-  ...(env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+  ...(env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
 ];
 
 const participantsFile = env.BENCH_AGENTS_ENTRY ?? fileURLToPath(new URL("./lib/negotiationParticipants.ts", import.meta.url));
@@ -161,7 +161,7 @@ const participantsFile = env.BENCH_AGENTS_ENTRY ?? fileURLToPath(new URL("./lib/
 async function spawnAgents(names: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
   const child = fork(participantsFile, [], {
     env: { ...process.env, ...childEnv, BENCH_PARTICIPANTS: names.join(",") },
-    execArgv: [...(participantsFile.endsWith(".ts") ? ["--import", "tsx"] : []), ...profFlags],
+    execArgv: [...(participantsFile.endsWith(".ts") ? ["--import", "tsx"] : []), ...nodeFlags],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -297,7 +297,7 @@ async function launch(): Promise<number> {
     negotiation: here,
     negotiationParticipants: join(dirname(here), "lib", "negotiationParticipants.ts"),
   });
-  const child = spawn(process.execPath, [...profFlags, join(outdir, "negotiation.mjs")], {
+  const child = spawn(process.execPath, [...nodeFlags, join(outdir, "negotiation.mjs")], {
     stdio: "inherit",
     env: {
       ...process.env,
