@@ -11,3 +11,12 @@ export function redisUrl(): string {
 export function kafkaBrokers(): string[] {
   return inject("kafkaBrokers");
 }
+
+/**
+ * The options every test's `KafkaTransport` starts from: the brokers, plus whatever the test
+ * run's security settings are. New tests spread this (`new KafkaTransport({ ...kafkaTransportOptions(), … })`)
+ * so that a change to the default security of a distributed fabric is made here once.
+ */
+export function kafkaTransportOptions(): { brokers: string[] } {
+  return { brokers: kafkaBrokers() };
+}
