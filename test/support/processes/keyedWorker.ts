@@ -1,11 +1,12 @@
 /**
  * A worker process for runner-crash tests: serves every node of the keyed effect graph with the
- * fabric its environment describes (`createFabricFromEnv`), printing "ready" once registered.
+ * fabric its environment describes (`createFabricFromEnv`, default timeouts), printing "ready"
+ * once registered.
  */
 import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
 import { keyedBuilder } from "./keyedEffectGraph.js";
 
-const fabric = await createFabricFromEnv({ registryOptions: { heartbeatIntervalMs: 500 } });
+const fabric = await createFabricFromEnv();
 await fabric.serve(keyedBuilder, { nodes: ["a", "b", "c"], concurrency: 16 });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {
