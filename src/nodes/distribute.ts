@@ -113,7 +113,8 @@ function trackDurabilityOnCompile(copy: object): void {
     configurable: true,
     writable: true,
     value(this: unknown, options?: { checkpointer?: unknown } & Record<string, unknown>) {
-      const tracked = options && isSaver(options.checkpointer) ? { ...options, checkpointer: trackCheckpointDurability(options.checkpointer) } : options;
+      const tracked =
+        options && isSaver(options.checkpointer) ? { ...options, checkpointer: trackCheckpointDurability(options.checkpointer) } : options;
       return (compile as (o: unknown) => unknown).call(this, tracked);
     },
   });

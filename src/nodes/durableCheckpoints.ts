@@ -86,7 +86,7 @@ class DurabilityTracker implements CheckpointDurability {
     // LangGraph chains a loop's puts (each after the previous one and after the step's delta
     // writes), so the put of this checkpoint may not have been called yet: while anything of the
     // thread is in flight, wait for it and look again.
-    for (let idle = 0; idle < 2; ) {
+    for (let idle = 0; idle < 2;) {
       const put = this.puts.get(checkpointId);
       if (put !== undefined) {
         await put;

@@ -26,7 +26,8 @@ export class GoneReplicas {
     private readonly retainMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!Number.isInteger(retainMs) || retainMs <= 0) throw new RangeError(`retainMs must be a positive integer of milliseconds (got ${retainMs})`);
+    if (!Number.isInteger(retainMs) || retainMs <= 0)
+      throw new RangeError(`retainMs must be a positive integer of milliseconds (got ${retainMs})`);
   }
 
   /** Follows the replicas of `node` (idempotent). */

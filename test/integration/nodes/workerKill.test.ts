@@ -39,12 +39,18 @@ describe("a worker killed under load (real Kafka, real Redis, real processes, de
   it("every invocation completes, each effect once under one key; calls in flight at the kill settle on the survivors", async () => {
     const prefix = `lgf-wkill-${randomUUID().slice(0, 8)}`;
     prefixes.push(prefix);
-    const env = { KAFKA_BROKERS: kafkaBrokers().join(","), REDIS_URL: redisUrl(), FABRIC_PREFIX: prefix, EFFECT_PREFIX: prefix, KEYED_SLOW_MS: "300" };
+    const env = {
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      REDIS_URL: redisUrl(),
+      FABRIC_PREFIX: prefix,
+      EFFECT_PREFIX: prefix,
+      KEYED_SLOW_MS: "300",
+    };
     process.env.EFFECT_PREFIX = prefix; // keyedEffectGraph reads it in this process too (it only runs on workers here)
     const workers = [0, 1, 2].map(() => spawnTs(here("keyedWorker.ts"), env));
     children.push(...workers);
     await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
-    const fabric = await createFabricFromEnv({}, env);
+    const fabric = await createFabricFromEnv({ healthCheckTimeoutMs: 15_000 }, env);
     fabrics.push(fabric);
     const graph = fabric.distribute(keyedBuilder, { nodes: ["a", "b", "c"] }).compile();
 
@@ -67,7 +73,9 @@ describe("a worker killed under load (real Kafka, real Redis, real processes, de
     };
     const load = Promise.all(Array.from({ length: IN_FLIGHT }, lane));
     // Once the load runs steadily, kill the worker that is running a node right now.
-    await expect.poll(() => spans.filter((s) => s.end !== undefined).length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(IN_FLIGHT);
+    await expect
+      .poll(() => spans.filter((s) => s.end !== undefined).length, { timeout: 60_000, interval: 50 })
+      .toBeGreaterThanOrEqual(IN_FLIGHT);
     const running = spans.findIndex((s) => s.end === undefined);
     const pid = Number(await redis.get(keyedEffectKeys(prefix, `t-${running}`, "a").pid));
     const victim = workers.find((w) => w.process.pid === pid) ?? workers[0]!;
@@ -89,7 +97,10 @@ describe("a worker killed under load (real Kafka, real Redis, real processes, de
 
     const inFlightAtKill = spans.filter((s) => s.start < killAt && (s.end ?? Infinity) > killAt);
     const settle = Math.max(...inFlightAtKill.map((s) => (s.end ?? 0) - killAt));
-    const ends = spans.map((s) => s.end ?? 0).filter((e) => e > killAt).sort((x, y) => x - y);
+    const ends = spans
+      .map((s) => s.end ?? 0)
+      .filter((e) => e > killAt)
+      .sort((x, y) => x - y);
     let stall = ends.length > 0 ? ends[0]! - killAt : 0;
     for (let i = 1; i < ends.length; i++) stall = Math.max(stall, ends[i]! - ends[i - 1]!);
     const latencies = spans.map((s) => (s.end ?? 0) - s.start).sort((x, y) => x - y);

@@ -20,7 +20,7 @@ import { keyedBuilder } from "./keyedEffectGraph.js";
 const env = process.env;
 const threads = Array.from({ length: Number(env.THREADS ?? 30) }, (_, i) => `thread-${i}`);
 const delayMs = Number(env.CHECKPOINT_PUT_DELAY_MS ?? 0);
-const fabric = await createFabricFromEnv();
+const fabric = await createFabricFromEnv({ healthCheckTimeoutMs: 15_000 }); // a loaded test machine answers slowly
 const saver = await RedisSaver.fromUrl(env.REDIS_URL ?? "redis://127.0.0.1:6379", { keyPrefix: `${env.FABRIC_PREFIX ?? "lgf-test"}:cp` });
 const put = saver.put.bind(saver);
 saver.put = async (...args) => {

@@ -6,7 +6,7 @@
 import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
 import { keyedBuilder } from "./keyedEffectGraph.js";
 
-const fabric = await createFabricFromEnv();
+const fabric = await createFabricFromEnv({ healthCheckTimeoutMs: 15_000 }); // a loaded test machine answers slowly
 await fabric.serve(keyedBuilder, { nodes: ["a", "b", "c"], concurrency: 16 });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {

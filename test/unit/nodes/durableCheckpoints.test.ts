@@ -45,12 +45,7 @@ function effectGraph(saver: SlowSaver, seen: { node: string; checkpointId: strin
     seen.push({ node: name, checkpointId, stored: saver.stored.has(checkpointId), key: getIdempotencyKey(config) });
     return { log: [name] };
   };
-  return new StateGraph(State)
-    .addNode("a", node("a"))
-    .addNode("b", node("b"))
-    .addEdge(START, "a")
-    .addEdge("a", "b")
-    .addEdge("b", END);
+  return new StateGraph(State).addNode("a", node("a")).addNode("b", node("b")).addEdge(START, "a").addEdge("a", "b").addEdge("b", END);
 }
 
 describe("remote calls wait for their task's checkpoint", () => {

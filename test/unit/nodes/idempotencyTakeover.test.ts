@@ -20,7 +20,10 @@ describe("idempotency leases of replicas that left the registry", () => {
     const controller = new AbortController();
     const waiting = idem.begin("k", "survivor", controller.signal);
     let settled = false;
-    void waiting.then(() => (settled = true), () => (settled = true));
+    void waiting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(settled).toBe(false); // the owner is alive as far as anyone knows: wait
 
@@ -43,7 +46,10 @@ describe("idempotency leases of replicas that left the registry", () => {
     const results = await Promise.all(
       ["a", "b", "c"].map((who) =>
         Promise.race([
-          idem.begin("k", who, controller.signal).then((r) => r.kind, () => "aborted"),
+          idem.begin("k", who, controller.signal).then(
+            (r) => r.kind,
+            () => "aborted",
+          ),
           new Promise<string>((r) => setTimeout(() => r("waiting"), 300)),
         ]),
       ),
