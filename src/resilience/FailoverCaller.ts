@@ -220,8 +220,16 @@ export class FailoverCaller<T> {
         if (shared.beginProbe(node, chosen.replicaId)) return { replica: chosen, probe: true };
         continue; // another call of this process took the probe; the exclusion now skips it
       }
-      // Every replica still registered was tried and failed: report that failure rather than "no replica".
-      if (lastFailure !== undefined && candidates.length > 0 && candidates.every((c) => tried.has(c.replicaId))) throw asError(lastFailure);
+      // Every replica still registered was tried and failed: report that failure rather than "no
+      // replica". Not after a departure: a dead replica's record can linger in the view for a
+      // moment (a clock-skew allowance), and the call must wait for a live one, not fail.
+      if (
+        lastFailure !== undefined &&
+        !isReplicaGoneError(lastFailure) &&
+        candidates.length > 0 &&
+        candidates.every((c) => tried.has(c.replicaId))
+      )
+        throw asError(lastFailure);
       if (Date.now() >= until) throw noReplica(node, candidates.length, lastFailure, this.deps.replicaWaitMs);
       if (signal?.aborted) throw signal.reason as Error;
       await new Promise((r) => setTimeout(r, 50));
