@@ -9,13 +9,13 @@ import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { closeKeyedEffectGraph, keyedBuilder, keyedEffectKeys } from "../../support/processes/keyedEffectGraph.js";
 import { kafkaBrokers, redisUrl } from "../../support/services.js";
 
-// A worker SIGKILLed under load, with the default timeouts (Kafka session 6 s, registry expiry
-// 3 s, idempotency lease 15 s): no invocation fails, every effect happens once under one key, and
+// A worker SIGKILLed under load (alone, or with a replacement started at once), with the default
+// timeouts (Kafka session 6 s, registry expiry 3 s, idempotency lease 15 s): no invocation fails, every effect happens once under one key, and
 // the test prints how long the calls in flight at the kill took to settle and the longest pause
 // in completions afterwards (figures for docs/operations.md; timing is never asserted here).
 
 const here = (f: string) => fileURLToPath(new URL(`../../support/processes/${f}`, import.meta.url));
-const THREADS = 60;
+const THREADS = 120;
 const IN_FLIGHT = 12;
 let redis: Redis;
 const children: Child[] = [];
@@ -35,8 +35,9 @@ afterAll(async () => {
   await closeKeyedEffectGraph();
 });
 
-describe("a worker killed under load (real Kafka, real Redis, real processes, default timeouts)", () => {
-  it("every invocation completes, each effect once under one key; calls in flight at the kill settle on the survivors", async () => {
+/** Runs the load, kills one worker mid-load (and starts a replacement at once when `replace`), checks and prints. */
+async function killUnderLoad(replace: boolean): Promise<void> {
+  {
     const prefix = `lgf-wkill-${randomUUID().slice(0, 8)}`;
     prefixes.push(prefix);
     const env = {
@@ -81,6 +82,12 @@ describe("a worker killed under load (real Kafka, real Redis, real processes, de
     const victim = workers.find((w) => w.process.pid === pid) ?? workers[0]!;
     killAt = performance.now();
     await victim.kill();
+    if (replace) {
+      // The replacement joins while the dead member's session (6 s) still runs: with kafkajs's
+      // eager protocol that rebalance waits for the session to expire, and every member with it.
+      const replacement = spawnTs(here("keyedWorker.ts"), env);
+      children.push(replacement);
+    }
     await load;
 
     const failed = spans.filter((s) => s.error !== undefined).map((s) => String(s.error));
@@ -105,8 +112,18 @@ describe("a worker killed under load (real Kafka, real Redis, real processes, de
     for (let i = 1; i < ends.length; i++) stall = Math.max(stall, ends[i]! - ends[i - 1]!);
     const latencies = spans.map((s) => (s.end ?? 0) - s.start).sort((x, y) => x - y);
     process.stdout.write(
-      `[worker-kill] invocations ${THREADS}, in flight at kill ${inFlightAtKill.length}, worst settle ${Math.round(settle)} ms, ` +
+      `[worker-kill${replace ? " + replacement" : ""}] invocations ${THREADS}, in flight at kill ${inFlightAtKill.length}, worst settle ${Math.round(settle)} ms, ` +
         `longest pause in completions after the kill ${Math.round(stall)} ms, p50 ${Math.round(latencies[THREADS >> 1]!)} ms, max ${Math.round(latencies[THREADS - 1]!)} ms\n`,
     );
+  }
+}
+
+describe("a worker killed under load (real Kafka, real Redis, real processes, default timeouts)", () => {
+  it("every invocation completes, each effect once under one key; calls in flight at the kill settle on the survivors", async () => {
+    await killUnderLoad(false);
+  });
+
+  it("the same with a replacement worker started right after the kill", async () => {
+    await killUnderLoad(true);
   });
 });
