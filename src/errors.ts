@@ -232,13 +232,19 @@ export class GraphRunTimeoutError extends FabricError {
 /** True if `e` is a {@link GraphRunTimeoutError}. */
 export const isGraphRunTimeoutError = (e: unknown): e is GraphRunTimeoutError => isFabricError(e) && e.code === "RUN_TIMEOUT";
 
-/** The replica a call was waiting on left the registry (it crashed or stopped); the call moves to another one. */
+/**
+ * The replica a call was waiting on left the registry (it crashed or stopped). The fabric moves
+ * the call to another replica (same idempotency key) without counting it as a failed attempt; the
+ * error reaches the caller only when the call's deadline passed meanwhile.
+ */
 export class ReplicaGoneError extends FabricError {
   /** The replica that left. */
   readonly replicaId: string;
   constructor(node: string, replicaId: string) {
     super("REPLICA_GONE", `replica "${replicaId}" of node "${node}" left while a call was waiting for it`, {
-      hint: "the call is retried on another replica with the same idempotency key; if every replica leaves, start more workers",
+      hint:
+        "the call's deadline passed while it moved between replicas; the request may still run on a replica that takes its partition over " +
+        "(with the same idempotency key, so a retry of the task gets that result): raise callTimeoutMs or keep more replicas running",
     });
     this.replicaId = replicaId;
   }

@@ -33,6 +33,7 @@ import { bindNegotiationNodes } from "./negotiation/bindNegotiationNodes.js";
 import type { ResilienceOptions } from "./resilience/resilienceOptions.js";
 import { RemoteNodeRunnable } from "./nodes/RemoteNodeRunnable.js";
 import type { Registry, ReplicaInfo } from "./registry/Registry.js";
+import { GoneReplicas } from "./registry/GoneReplicas.js";
 import { StoreRegistry, type StoreRegistryOptions } from "./registry/StoreRegistry.js";
 import { InMemoryStateStore } from "./state/InMemoryStateStore.js";
 import type { StateStore } from "./state/StateStore.js";
@@ -141,6 +142,7 @@ export interface FabricStatus {
 const DEFAULTS = {
   drainTimeoutMs: 30_000, // ms
   concurrency: 8, // calls per replica
+  goneReplicaMemoryMs: 3_600_000, // ms: how long a replica that left the registry is remembered as dead
 };
 
 /** The running fabric of one process. Create it with {@link createFabric}. */
@@ -155,6 +157,7 @@ export class Fabric {
   private readonly healthCheckTimeoutMs: number;
   private readonly calls: CallPath;
   private readonly idempotency: IdempotencyStore;
+  private readonly goneReplicas: GoneReplicas;
   private readonly serde = new FabricSerializer();
   private readonly drainTimeoutMs: number;
   private readonly ownsState: boolean;
@@ -179,7 +182,11 @@ export class Fabric {
     if (!Number.isInteger(this.drainTimeoutMs) || this.drainTimeoutMs < 0) {
       throw new RangeError(`drainTimeoutMs must be a non-negative integer of milliseconds (got ${this.drainTimeoutMs})`);
     }
-    this.idempotency = new IdempotencyStore(this.state.namespace("calls"), this.logger, config.idempotency);
+    // Removals are remembered far longer than any lease, so a dead owner's lease is taken over at once.
+    this.goneReplicas = new GoneReplicas(this.registry, DEFAULTS.goneReplicaMemoryMs);
+    this.idempotency = new IdempotencyStore(this.state.namespace("calls"), this.logger, config.idempotency, (owner) =>
+      this.goneReplicas.has(owner),
+    );
     this.server = new ReplicaServer({
       transport: this.transport,
       registry: this.registry,
@@ -254,6 +261,8 @@ export class Fabric {
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
     const specs = resolveNodes(asBuilder(builder), options.nodes, "serve");
+    // Replicas of these nodes may find a dead replica's lease on a call: follow who leaves.
+    for (const node of options.nodes) this.goneReplicas.follow(node);
     // Together: a transport may serve several nodes with one consumer (Kafka), joining its group once for all.
     const results = await Promise.allSettled(
       specs.map((spec, i) => this.server.start(options.nodes[i] ?? "", spec.runnable, concurrency, options)),
@@ -329,6 +338,7 @@ export class Fabric {
     await this.coordination.stop();
     await this.calls.stop();
     await this.transport.stop();
+    this.goneReplicas.stop();
     await this.registry.stop();
     if (this.ownsState) await this.state.close();
     this.lifecycle = "stopped";

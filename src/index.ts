@@ -12,6 +12,12 @@ export * from "./errors.js";
 export { Fabric, createFabric, remoteNode } from "./fabric.js";
 export type { DistributeOptions, FabricConfig, FabricStatus, RemoteNodeOptions, ServeNodesOptions, ServedNodes } from "./fabric.js";
 export { getIdempotencyKey, IDEMPOTENCY_KEY_CONFIG } from "./nodes/idempotencyKey.js";
+export {
+  checkpointStored,
+  checkpointDurabilityOf,
+  trackCheckpointDurability,
+  type CheckpointDurability,
+} from "./nodes/durableCheckpoints.js";
 export type { IdempotencyOptions } from "./nodes/IdempotencyStore.js";
 export type { ReplicaCandidate, ReplicaPicker } from "./nodes/pickReplica.js";
 export * from "./balancer/index.js";

@@ -40,10 +40,14 @@ export interface KafkaTransportOptions {
   /**
    * Consumer-group session timeout, in milliseconds: how long a silent replica keeps its
    * partitions before Kafka moves them (must be within the broker's `group.min/max.session.timeout.ms`).
-   * Node calls never block heartbeats, so this bounds failover time, not call length. Default 10,000.
+   * Node calls never block heartbeats, so this bounds failover time, not call length. It is also
+   * how long a crashed member can hold the whole group in a rebalance (kafkajs speaks only the
+   * classic, eager protocol: see docs/decisions.md "Failure and recovery"). Default 6,000: the
+   * lowest value a broker accepts without changing its `group.min.session.timeout.ms` (6,000 by
+   * default in Apache Kafka); lower it further only where the broker allows.
    */
   sessionTimeoutMs?: number;
-  /** Consumer heartbeat interval, in milliseconds; also how soon a member notices a rebalance. Below the session timeout. Default 1,000. */
+  /** Consumer heartbeat interval, in milliseconds; also how soon a member notices a rebalance. Below the session timeout. Default 500. */
   heartbeatIntervalMs?: number;
   /**
    * Longest a replica's fetch of requests waits on the broker when there is nothing to read, in
@@ -91,8 +95,8 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   dlqPartitions: 1,
   replicationFactor: 1,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
-  sessionTimeoutMs: 10_000, // ms
-  heartbeatIntervalMs: 1_000, // ms
+  sessionTimeoutMs: 6_000, // ms: the stock broker's group.min.session.timeout.ms
+  heartbeatIntervalMs: 500, // ms
   maxWaitTimeMs: 500, // ms
   replyMaxWaitTimeMs: 250, // ms
   commitIntervalMs: 250, // ms

@@ -5,9 +5,10 @@
  * recorded reply and the node does not run again. A call that ended in an error or an interrupt
  * is not recorded (its lease is dropped): a retry or a resume must run the node again.
  *
- * A replica that dies mid-call stops renewing; when the lease lapses another replica runs the call
- * again with the same key, which is why nodes receive the key to make their own external effects
- * idempotent (see `getIdempotencyKey`).
+ * A replica that dies mid-call stops renewing; when the lease lapses, or as soon as the registry
+ * says its owner is gone (`ownerGone`), another replica runs the call again with the same key,
+ * which is why nodes receive the key to make their own external effects idempotent (see
+ * `getIdempotencyKey`).
  *
  * @module
  */
@@ -68,11 +69,16 @@ export class IdempotencyStore {
   private readonly retentionMs: number;
   private readonly pollMs: number;
 
-  /** @throws RangeError when an option is not a positive integer (or renewEveryMs >= leaseMs). */
+  /**
+   * @param ownerGone true when the replica that holds a lease is known dead (it left the
+   *   registry): its lease is taken over at once rather than waited out.
+   * @throws RangeError when an option is not a positive integer (or renewEveryMs >= leaseMs).
+   */
   constructor(
     private readonly records: KeyValueStore,
     private readonly logger: Logger,
     options: IdempotencyOptions = {},
+    private readonly ownerGone?: (owner: string) => boolean,
   ) {
     const o = { ...DEFAULTS, ...stripUndefined(options) };
     for (const [field, value] of Object.entries({ leaseMs: o.leaseMs, retentionMs: o.retentionMs, pollMs: o.pollMs })) {
@@ -106,6 +112,16 @@ export class IdempotencyStore {
         if (record?.state === "done")
           return { kind: "done", payloadType: record.payloadType, payload: Buffer.from(record.payload, "base64") };
         if (record === undefined) break; // abandoned, or its lease lapsed: claim it
+        if (record.owner !== owner && this.ownerGone?.(record.owner) === true) {
+          // Its owner left the registry (crashed or stopped): take the lease over now instead of
+          // waiting up to leaseMs. Compare-and-set, so only one replica takes it.
+          const takeover: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now() };
+          if (await this.records.compareAndSet(key, record, takeover, { ttlMs: this.leaseMs })) {
+            this.logger.info("took over the call of a replica that left the registry", { key, previousOwner: record.owner });
+            return { kind: "run", lease: this.lease(key, takeover) };
+          }
+          continue;
+        }
         await sleep(this.pollMs, signal);
       }
     }

@@ -22,6 +22,7 @@ import {
 } from "../observability/traceContext.js";
 import type { FailoverCaller } from "../resilience/FailoverCaller.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
+import { checkpointStored } from "./durableCheckpoints.js";
 import { decodeError } from "./errorCodec.js";
 import { idempotencyKeyOf, taskIdOf } from "./idempotencyKey.js";
 import { decodeOutput, toGraphInterrupt, type CallOutcome, type CallPayload, type SendWrite } from "./wireFormat.js";
@@ -121,7 +122,9 @@ export class RemoteNodeClient {
       ...(extra.executionInfo ? { executionInfo: extra.executionInfo } : {}),
       ...(extra.runName ? { runName: extra.runName } : {}),
     };
-    const [payloadType, bytes] = await serde.dumpsTyped(payload);
+    // Sent only once the task's checkpoint is stored: a resumed run then reproduces the task id,
+    // hence the idempotency key (see durableCheckpoints). Usually the put is already in flight.
+    const [[payloadType, bytes]] = await Promise.all([serde.dumpsTyped(payload), checkpointStored(config)]);
     const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
     // Each call is a span of its own: a retry of the task gets a new span id in the same trace.
     const parentTrace = traceContextOf(config);

@@ -10,7 +10,9 @@
  * @module
  */
 import type { Runnable } from "@langchain/core/runnables";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { ConfigurationError, UnknownNodeError } from "../errors.js";
+import { trackCheckpointDurability } from "./durableCheckpoints.js";
 
 /** The part of a LangGraph `StateGraph`/`Graph` builder that distribute and serve rely on. */
 export interface GraphBuilderLike {
@@ -91,5 +93,29 @@ export function distributeBuilder<B extends GraphBuilderLike>(
   }
   // A fresh copy has not been compiled, whatever the original was.
   (copy as unknown as { compiled?: boolean }).compiled = false;
+  trackDurabilityOnCompile(copy);
   return copy;
+}
+
+/** A checkpointer object (not `true`/`false`/undefined, which inherit or disable). */
+function isSaver(value: unknown): value is BaseCheckpointSaver {
+  return typeof value === "object" && value !== null && typeof (value as { put?: unknown }).put === "function";
+}
+
+/**
+ * Makes `compile({ checkpointer })` of the copy track its checkpointer's writes, so remote node
+ * calls are sent only once their task's checkpoint is stored (see `durableCheckpoints`).
+ */
+function trackDurabilityOnCompile(copy: object): void {
+  const compile = (copy as { compile?: unknown }).compile;
+  if (typeof compile !== "function") return;
+  Object.defineProperty(copy, "compile", {
+    configurable: true,
+    writable: true,
+    value(this: unknown, options?: { checkpointer?: unknown } & Record<string, unknown>) {
+      const tracked =
+        options && isSaver(options.checkpointer) ? { ...options, checkpointer: trackCheckpointDurability(options.checkpointer) } : options;
+      return (compile as (o: unknown) => unknown).call(this, tracked);
+    },
+  });
 }

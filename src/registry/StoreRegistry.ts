@@ -33,7 +33,11 @@ import { StoreRegistryIndex } from "./StoreRegistryIndex.js";
 
 /** Options of {@link StoreRegistry}. */
 export interface StoreRegistryOptions {
-  /** How often each replica registered here heartbeats, in milliseconds. Default: 3000. */
+  /**
+   * How often each replica registered here heartbeats, in milliseconds. Default: 1000, so a
+   * crashed replica is out of every caller's view within about 4 s (expiry plus one refresh) and
+   * the calls waiting on it move on (see docs/operations.md).
+   */
   heartbeatIntervalMs?: number;
   /**
    * How long after its last heartbeat a replica registered here counts as gone, in milliseconds
@@ -64,8 +68,8 @@ export interface StoreRegistryOptions {
 
 /** Defaults of {@link StoreRegistryOptions} and internal limits, in one place. */
 export const STORE_REGISTRY_DEFAULTS = {
-  /** milliseconds */
-  heartbeatIntervalMs: 3000,
+  /** milliseconds; one small store write per replica per interval */
+  heartbeatIntervalMs: 1000,
   /** expireAfterMs = this × heartbeatIntervalMs */
   expireAfterHeartbeats: 3,
   namespace: "registry",

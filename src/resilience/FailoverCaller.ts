@@ -111,14 +111,18 @@ export class FailoverCaller<T> {
   ): Promise<FailoverResult<T>> {
     const tried = new Set<string>();
     let lastFailure: unknown;
-    for (let attempt = 1; attempt <= this.deps.options.maxAttempts; attempt += 1) {
-      const { replica, probe } = await this.choose(node, header.threadId, tried, options.signal, lastFailure);
+    // Attempts spent on replicas that failed to answer. A replica that left the registry (it
+    // crashed or stopped) did not fail the call: the call only moves, so that costs no attempt,
+    // and the loop ends at the deadline or when no replica is left to move to (see choose).
+    let failures = 0;
+    for (let moves = 0; failures < this.deps.options.maxAttempts; moves += 1) {
+      const { replica, probe } = await this.choose(node, header, tried, options.signal, lastFailure);
       tried.add(replica.replicaId);
       const started = performance.now();
       try {
         // Each attempt is a new call on the wire (its own correlation id, so a late cancel or reply
         // of an abandoned attempt cannot touch this one) with the same idempotency key.
-        const attemptHeader = attempt === 1 ? header : { ...header, id: randomUUID() };
+        const attemptHeader = moves === 0 ? header : { ...header, id: randomUUID() };
         const outcome = await this.attempt(node, replica, probe, attemptHeader, payload, options);
         const failed = this.deps.isFailedOutcome(outcome);
         this.deps.picker.callDone(node, replica.replicaId, performance.now() - started, failed ? "error" : "value");
@@ -131,6 +135,7 @@ export class FailoverCaller<T> {
         this.deps.outliers.record(node, replica.replicaId, true);
         if (Date.now() >= header.deadline) throw e;
         lastFailure = e;
+        if (!isReplicaGoneError(e)) failures += 1;
         this.deps.logger.info("replica failed to answer; trying another", { node, replicaId: replica.replicaId, error: e });
       }
     }
@@ -197,16 +202,17 @@ export class FailoverCaller<T> {
 
   private async choose(
     node: string,
-    threadId: string | null,
+    header: Pick<OutgoingRequestHeader, "threadId" | "deadline">,
     tried: ReadonlySet<string>,
     signal: AbortSignal | undefined,
     lastFailure: unknown,
   ): Promise<{ replica: ReplicaCandidate; probe: boolean }> {
-    const until = Date.now() + this.deps.replicaWaitMs;
+    // A replacement is waited for up to replicaWaitMs, never past the call's deadline.
+    const until = Math.min(Date.now() + this.deps.replicaWaitMs, header.deadline);
     const shared = this.deps.breakers.shared;
     for (;;) {
       const candidates = this.deps.replicas(node);
-      const chosen = this.deps.picker.pickExcluding(node, candidates, threadId, tried.size > 0 ? tried : undefined);
+      const chosen = this.deps.picker.pickExcluding(node, candidates, header.threadId, tried.size > 0 ? tried : undefined);
       if (chosen) {
         // The shared half-open probe must be claimed in the same tick as the pick: a concurrent
         // call picking the same replica in between would otherwise make a second probe.
@@ -214,20 +220,38 @@ export class FailoverCaller<T> {
         if (shared.beginProbe(node, chosen.replicaId)) return { replica: chosen, probe: true };
         continue; // another call of this process took the probe; the exclusion now skips it
       }
-      // Every replica was tried: report the last failure rather than "no replica".
-      if (lastFailure !== undefined && candidates.length > 0 && candidates.every((c) => tried.has(c.replicaId))) throw asError(lastFailure);
-      if (Date.now() >= until) {
-        throw new NoReplicaError(
-          node,
-          candidates.length === 0
-            ? "none registered"
-            : `${candidates.length} registered, none can take calls (draining, joining or out of service)`,
-        );
-      }
+      // Every replica still registered was tried and failed: report that failure rather than "no
+      // replica". Not after a departure: a dead replica's record can linger in the view for a
+      // moment (a clock-skew allowance), and the call must wait for a live one, not fail.
+      if (
+        lastFailure !== undefined &&
+        !isReplicaGoneError(lastFailure) &&
+        candidates.length > 0 &&
+        candidates.every((c) => tried.has(c.replicaId))
+      )
+        throw asError(lastFailure);
+      if (Date.now() >= until) throw noReplica(node, candidates.length, lastFailure, this.deps.replicaWaitMs);
       if (signal?.aborted) throw signal.reason as Error;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** The error of a call that found no replica to send to (or to move to) in time. */
+function noReplica(node: string, registered: number, lastFailure: unknown, waitedMs: number): NoReplicaError {
+  if (isReplicaGoneError(lastFailure)) {
+    // The request already sent stays in its partition: Kafka hands it to whichever replica takes
+    // the partition over, which runs it under the same idempotency key.
+    return new NoReplicaError(
+      node,
+      `replica "${lastFailure.replicaId}" left during the call and no other replica came within ${waitedMs} ms; ` +
+        "the request already sent may still run when a replica takes its partition over (with the same idempotency key)",
+    );
+  }
+  return new NoReplicaError(
+    node,
+    registered === 0 ? "none registered" : `${registered} registered, none can take calls (draining, joining or out of service)`,
+  );
 }
 
 /** A per-attempt timeout; a replica failure, so the call moves on. */

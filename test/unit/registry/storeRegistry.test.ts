@@ -139,7 +139,8 @@ describe("StoreRegistry", () => {
     expect(() => new StoreRegistry(store, { keepLastKnownOnError: "yes" as never })).toThrow(/keepLastKnownOnError.*"yes"/);
     expect(() => new StoreRegistry({} as never)).toThrow(/store/);
     const registry = new StoreRegistry(store, { expireAfterMs: 9000 });
-    expect([registry.heartbeatIntervalMs, registry.expireAfterMs, registry.refreshIntervalMs]).toEqual([3000, 9000, 3000]);
+    expect([registry.heartbeatIntervalMs, registry.expireAfterMs, registry.refreshIntervalMs]).toEqual([1000, 9000, 1000]);
+    expect(new StoreRegistry(store).expireAfterMs).toBe(3000);
     expect(new StoreRegistry(store, { heartbeatIntervalMs: 500 }).expireAfterMs).toBe(1500);
     await expect(registry.register({ node: "", replicaId: "r" })).rejects.toThrow(/node.*""/);
     await expect(registry.register({ node: "n", replicaId: "r", weight: -1 })).rejects.toThrow(/weight.*-1/);

@@ -1,7 +1,7 @@
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabric, type Fabric, type FabricConfig } from "../../../src/fabric.js";
-import { isBulkheadFullError, TransportError } from "../../../src/errors.js";
+import { isBulkheadFullError, isNoReplicaError, TransportError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { InMemoryStateBackend, InMemoryStateStore } from "../../../src/state/InMemoryStateStore.js";
 import { InMemoryNetwork, InMemoryTransport } from "../../../src/transport/InMemoryTransport.js";
@@ -72,7 +72,7 @@ async function cluster(workerCount: number, callerConfig: FabricConfig = {}, net
   }
   const graph = caller.distribute(nodeBuilder("local", { mode: "ok", calls: 0 }), { nodes: ["work"] }).compile();
   await caller.registry.refresh();
-  return { caller, behaviours, graph, network };
+  return { caller, behaviours, graph, network, backend };
 }
 
 describe("failover on the embedded fabric", () => {
@@ -186,6 +186,44 @@ describe("failover on the embedded fabric", () => {
       const { id: _secondId, replica: _secondReplica, ...secondRest } = second;
       expect(secondRest).toEqual(firstRest);
     }
+  });
+
+  it("a replica that leaves mid-call costs no attempt: the call waits for a replacement within its deadline", async () => {
+    // One attempt allowed: before, the replica leaving used it up and the call failed with
+    // ReplicaGoneError while a replacement was moments away.
+    const network = new InMemoryNetwork();
+    const { behaviours, graph, backend } = await cluster(1, { resilience: { maxAttempts: 1, replicaGoneGraceMs: 50 } }, network);
+    behaviours[0]!.mode = "stall";
+    const run = graph.invoke({ n: 0 });
+    await expect.poll(() => behaviours[0]!.calls).toBe(1);
+    const [, worker] = fabrics;
+    await worker!.stop({ drainTimeoutMs: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    const replacement = await createFabric({
+      transport: new InMemoryTransport({ network, logger: silentLogger }),
+      state: new InMemoryStateStore({ backend }),
+      registryOptions: { heartbeatIntervalMs: 100 },
+      idempotency: { leaseMs: 200 },
+      logger: silentLogger,
+    });
+    fabrics.push(replacement);
+    const fresh: Behaviour = { mode: "ok", calls: 0 };
+    await replacement.serve(nodeBuilder("replacement", fresh), { nodes: ["work"], concurrency: 1 });
+    // The stopped replica finished the node and recorded its reply under the call's key, so the
+    // replacement answers from that record: the call succeeds and the node ran once in all.
+    expect((await run).n).toBe(1);
+    expect(behaviours[0]!.calls + fresh.calls).toBe(1);
+  });
+
+  it("a replica that leaves with no replacement in replicaWaitMs ends in NoReplicaError saying the request may still run", async () => {
+    const { behaviours, graph } = await cluster(1, { resilience: { replicaGoneGraceMs: 50 }, replicaWaitMs: 300 });
+    behaviours[0]!.mode = "stall";
+    const run = graph.invoke({ n: 0 }).catch((e: unknown) => e);
+    await expect.poll(() => behaviours[0]!.calls).toBe(1);
+    await fabrics[1]!.stop({ drainTimeoutMs: 1 });
+    const error = await run;
+    expect(isNoReplicaError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/left during the call.*may still run.*same idempotency key/);
   });
 
   it("rejects calls over the per-node bulkhead at once with a typed error", async () => {
