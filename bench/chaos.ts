@@ -92,7 +92,12 @@ interface Child {
   exited: Promise<void>;
   /** Set when this suite killed it on purpose. */
   killed: boolean;
+  /** Said `ready`. */
+  isReady: boolean;
 }
+
+/** Running (not exited, not killed by the suite). */
+const alive = (c: Child): boolean => !c.killed && c.process.exitCode === null && c.process.signalCode === null;
 
 const children = new Set<Child>();
 let childEnv: NodeJS.ProcessEnv = {};
@@ -119,9 +124,13 @@ function spawnChild(name: string, file: string, onMessage?: (m: RunnerEvent) => 
     ready: new Promise<void>((resolve) => (markReady = resolve)),
     exited: new Promise<void>((resolve) => proc.once("exit", () => resolve())),
     killed: false,
+    isReady: false,
   };
   proc.on("message", (m: RunnerEvent) => {
-    if (m.type === "ready") markReady();
+    if (m.type === "ready") {
+      child.isReady = true;
+      markReady();
+    }
     onMessage?.(m);
   });
   proc.once("exit", (code, signal) => {
@@ -155,6 +164,15 @@ let runnerFinished = false;
 let runnerCount = 0;
 
 let runner: Child | undefined;
+
+/** Until the current runner (a replacement, if one failed to start) is ready. */
+async function runnerReady(): Promise<void> {
+  const by = Date.now() + 180_000;
+  while (!(runner && alive(runner) && runner.isReady)) {
+    if (Date.now() > by) throw new Error(`no runner was ready within 180 s; see ${LOG_DIR}`);
+    await sleep(200);
+  }
+}
 
 /** Starts a runner on `threads` (a resuming one reads each thread's checkpoint first); it becomes `runner`. */
 function startRunner(threads: readonly ThreadPlan[], resume: boolean): Child {
@@ -250,7 +268,12 @@ async function main(): Promise<void> {
     return w;
   };
   for (let i = 0; i < WORKERS; i++) startWorker();
-  await Promise.all(workers.map((w) => w.ready));
+  // Workers that fail to start are restarted (see spawnChild); wait for WORKERS live ones.
+  const readyBy = Date.now() + 180_000;
+  while (workers.filter((w) => alive(w) && w.isReady).length < WORKERS) {
+    if (Date.now() > readyBy) throw new Error(`${WORKERS} workers were not ready within 180 s; see ${LOG_DIR}`);
+    await sleep(200);
+  }
   log(`${WORKERS} workers ready`);
 
   const loadStart = Date.now() + 3000; // the runner's start-up
@@ -261,14 +284,15 @@ async function main(): Promise<void> {
     at: Math.round(loadStart + i * intervalMs),
   }));
   const threadIds = plan.map((t) => t.id);
-  await startRunner(plan, false).ready;
+  startRunner(plan, false);
+  await runnerReady();
   log(`runner ready; ${THREADS} threads over ${DURATION_S} s, ${IN_FLIGHT} in flight`);
 
   await sleep(Math.max(0, loadStart + 5000 - Date.now()));
 
   if (FAULTS.has("workers")) {
     for (let k = 0; k < WORKER_KILLS; k++) {
-      const live = workers.filter((w) => !w.killed && w.process.exitCode === null);
+      const live = workers.filter(alive);
       const victim = live[Math.floor(Math.random() * live.length)];
       if (victim) {
         fault("worker-kill", `${victim.name} (pid ${victim.process.pid})`);
@@ -284,10 +308,11 @@ async function main(): Promise<void> {
     fault("runner-kill", `${runner.name} (pid ${runner.process.pid})`);
     await sigkill(runner);
     // Every thread not known to be finished: the new runner reads its checkpoint first.
-    await startRunner(
+    startRunner(
       plan.filter((t) => !settled.has(t.id)),
       true,
-    ).ready;
+    );
+    await runnerReady();
     await sleep(GAP_MS);
   }
 
