@@ -473,4 +473,6 @@ try {
   process.exitCode = 2;
 } finally {
   await cleanup();
+  // Bounded in time whatever a client library leaves open (a reconnecting socket keeps Node alive).
+  process.exit();
 }

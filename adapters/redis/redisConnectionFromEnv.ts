@@ -16,10 +16,9 @@ const HOST_PORT = /^(.+):(\d+)$/;
  *
  * - `REDIS_SENTINELS` (comma-separated `host:port` of Sentinels) with `REDIS_SENTINEL_NAME` (the
  *   name they monitor the primary under): a Sentinel client, which asks the Sentinels for the
- *   primary, reconnects to the new one after a failover, and also watches the Sentinels'
- *   `+switch-master` announcements (ioredis `failoverDetector`) so a primary that is cut off rather
- *   than dead is left too. `REDIS_SENTINEL_PASSWORD` (optional) authenticates to the Sentinels,
- *   `REDIS_PASSWORD` (optional) to the primary;
+ *   primary and, when its connection drops, asks again and reconnects to the new one.
+ *   `REDIS_SENTINEL_PASSWORD` (optional) authenticates to the Sentinels, `REDIS_PASSWORD`
+ *   (optional) to the primary;
  * - else `REDIS_URL` (`redis://…` or `rediss://…`);
  * - `undefined` when neither is set.
  *
@@ -63,8 +62,9 @@ export function redisConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): Re
       connection: {
         sentinels: addresses,
         name,
+        // Not ioredis's `failoverDetector`: in ioredis 5.11 its Sentinel connections outlive
+        // `quit()`, so a process whose saver and store are closed would never exit.
         options: {
-          failoverDetector: true,
           ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
           ...(password === undefined ? {} : { password }),
         },

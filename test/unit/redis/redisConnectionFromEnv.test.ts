@@ -25,7 +25,7 @@ describe("redisConnectionFromEnv", () => {
     });
   });
 
-  it("builds Sentinel options from REDIS_SENTINELS and REDIS_SENTINEL_NAME, with the failover detector on", () => {
+  it("builds Sentinel options from REDIS_SENTINELS and REDIS_SENTINEL_NAME", () => {
     const found = redisConnectionFromEnv({
       REDIS_SENTINELS: " 10.0.0.1:26379, s2:26380 ,",
       REDIS_SENTINEL_NAME: "fabric",
@@ -39,7 +39,7 @@ describe("redisConnectionFromEnv", () => {
           { host: "s2", port: 26380 },
         ],
         name: "fabric",
-        options: { failoverDetector: true, sentinelPassword: "spw", password: "pw" },
+        options: { sentinelPassword: "spw", password: "pw" },
       },
       describe: "sentinel fabric@10.0.0.1:26379,s2:26380",
     });
