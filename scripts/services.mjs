@@ -2,7 +2,11 @@
 // Local services for integration tests, examples and benchmarks: the machine's Redis and a real
 // Apache Kafka broker (single-node KRaft) run from Maven Central jars, since there is no Docker.
 //
-//   node scripts/services.mjs up|down|status [--json]
+//   node scripts/services.mjs up|down|status [--json] [--brokers 3] [--sentinel]
+//
+// `--brokers 3` and `--sentinel` select the cluster mode of scripts/servicesCluster.mjs (a 3-node
+// KRaft cluster, a Redis primary + replica + 3 Sentinels) instead of the single broker / the
+// machine's Redis; that module reuses the jar, config, format and start functions exported here.
 //
 // Plain ESM JavaScript so it runs without a build; the vitest global setup imports it too.
 // Everything it creates lives under .services/ (git-ignored). It never stops a server it did not
@@ -51,14 +55,14 @@ const KAFKA_STOP_TIMEOUT_MS = 20_000; // a controlled shutdown of one node takes
 const REDIS_READY_TIMEOUT_MS = 10_000;
 const LOG_TAIL_LINES = 60;
 
-const log = (/** @type {string} */ message) => process.stderr.write(`[services] ${message}\n`);
-const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const log = (/** @type {string} */ message) => process.stderr.write(`[services] ${message}\n`);
+export const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const messageOf = (/** @type {unknown} */ error) => (error instanceof Error ? error.message : String(error));
 const secondsSince = (/** @type {number} */ t0) => ((Date.now() - t0) / 1000).toFixed(1);
 const rel = (/** @type {string} */ file) => path.relative(ROOT, file);
 
 /** Alive and not a zombie (an unreaped zombie would otherwise look alive forever). */
-function isAlive(/** @type {number} */ pid) {
+export function isAlive(/** @type {number} */ pid) {
   try {
     process.kill(pid, 0);
   } catch {
@@ -72,7 +76,7 @@ function isAlive(/** @type {number} */ pid) {
 }
 
 /** The pid in `file` if that process is alive and its command line contains `needle` (pid reuse); else removes the file. */
-function ownedPid(/** @type {string} */ file, /** @type {string} */ needle) {
+export function ownedPid(/** @type {string} */ file, /** @type {string} */ needle) {
   let pid = NaN;
   try {
     pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
@@ -90,7 +94,7 @@ function ownedPid(/** @type {string} */ file, /** @type {string} */ needle) {
   return null;
 }
 
-function tail(/** @type {string} */ file, lines = LOG_TAIL_LINES) {
+export function tail(/** @type {string} */ file, lines = LOG_TAIL_LINES) {
   try {
     return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
@@ -99,7 +103,7 @@ function tail(/** @type {string} */ file, lines = LOG_TAIL_LINES) {
 }
 
 /** SIGTERM, wait for the exit, SIGKILL after `timeoutMs`. */
-async function terminate(/** @type {number} */ pid, /** @type {number} */ timeoutMs) {
+export async function terminate(/** @type {number} */ pid, /** @type {number} */ timeoutMs) {
   try {
     process.kill(pid, "SIGTERM");
   } catch {
@@ -120,7 +124,7 @@ async function terminate(/** @type {number} */ pid, /** @type {number} */ timeou
 // ---- Redis -------------------------------------------------------------------------------------
 
 /** PINGs `url` once; null when it answers, else the reason. */
-async function pingRedis(/** @type {string} */ url) {
+export async function pingRedis(/** @type {string} */ url) {
   // One attempt and no offline queue: callers poll, and a dead server must fail fast.
   const client = new Redis(url, {
     lazyConnect: true,
@@ -222,7 +226,7 @@ async function stopRedis() {
  * @param {(admin: import("kafkajs").Admin) => Promise<T>} fn
  * @returns {Promise<{ ok: true, value: T } | { ok: false, error: string }>}
  */
-async function withAdmin(brokers, fn) {
+export async function withAdmin(brokers, fn) {
   const kafka = new Kafka({
     clientId: "fabric-services",
     brokers,
@@ -288,7 +292,7 @@ async function waitForKafka(brokers, gone) {
   return { ready: false, reason: `it was not ready within ${KAFKA_READY_TIMEOUT_MS / 1000} s (last error: ${last})` };
 }
 
-function portOpen(/** @type {number} */ port) {
+export function portOpen(/** @type {number} */ port) {
   return new Promise((resolve) => {
     const socket = net.connect({ host: HOST, port, timeout: 500 });
     const done = (/** @type {boolean} */ open) => {
@@ -304,8 +308,8 @@ function portOpen(/** @type {number} */ port) {
 
 // ---- Kafka: install, configure, format, start --------------------------------------------------
 
-/** Downloads the broker jars unless this version's are already there (mvn: about 10 s). */
-async function ensureJars() {
+/** Downloads the broker jars unless this version's are already there (mvn: about 10 s). Not concurrency-safe: call it once before starting several nodes. */
+export async function ensureJars() {
   if (fs.existsSync(at(KAFKA.libs, KAFKA_MARKER_JAR))) return;
   // Download beside the target and rename, so a failed run never leaves a half-filled libs/.
   const staging = `${KAFKA.libs}.partial`;
@@ -334,27 +338,66 @@ async function ensureJars() {
   log(`Kafka: ${fs.readdirSync(KAFKA.libs).length} jars in ${rel(KAFKA.libs)} (${secondsSince(t0)} s)`);
 }
 
-/** Rewritten on every start, so changes here apply to an existing data dir. */
-function writeKafkaConfig() {
-  const props = {
+/**
+ * One Kafka node: its files, its client listener, its heap and the settings that depend on the
+ * topology (node id, quorum, listeners, replication). The single broker is {@link SINGLE_NODE};
+ * scripts/servicesCluster.mjs builds one per cluster node.
+ * @typedef {{
+ *   label: string, dir: string, data: string, props: string, log4j: string, serverLog: string,
+ *   stdoutLog: string, pid: string, clusterIdFile: string, broker: string, heap: string,
+ *   settings: Record<string, string | number | boolean>,
+ * }} KafkaNode
+ */
+
+/**
+ * Replication settings of a cluster where every replicated topic, internal ones included, has
+ * `factor` replicas and takes writes while `minIsr` of them are in sync.
+ */
+export function replicationSettings(/** @type {number} */ factor, /** @type {number} */ minIsr) {
+  return {
+    "offsets.topic.replication.factor": factor,
+    "transaction.state.log.replication.factor": factor,
+    "transaction.state.log.min.isr": minIsr,
+    "share.coordinator.state.topic.replication.factor": factor,
+    "share.coordinator.state.topic.min.isr": minIsr,
+    "default.replication.factor": factor,
+    "min.insync.replicas": minIsr,
+  };
+}
+
+/** @type {KafkaNode} */
+const SINGLE_NODE = {
+  label: "Kafka",
+  dir: KAFKA_DIR,
+  data: KAFKA.data,
+  props: KAFKA.props,
+  log4j: KAFKA.log4j,
+  serverLog: KAFKA.serverLog,
+  stdoutLog: KAFKA.stdoutLog,
+  pid: KAFKA.pid,
+  clusterIdFile: KAFKA.clusterId,
+  broker: DEFAULT_KAFKA_BROKERS[0],
+  heap: "1g",
+  settings: {
     "process.roles": "broker,controller",
     "node.id": 1,
     "controller.quorum.voters": `1@${HOST}:${CONTROLLER_PORT}`,
     listeners: `PLAINTEXT://${HOST}:${KAFKA_PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}`,
     "advertised.listeners": `PLAINTEXT://${HOST}:${KAFKA_PORT}`,
+    // One broker: every replicated internal topic must make do with a single replica.
+    ...replicationSettings(1, 1),
+  },
+};
+
+/** Rewritten on every start, so changes here apply to an existing data dir. */
+function writeKafkaConfig(/** @type {KafkaNode} */ node) {
+  const props = {
     "controller.listener.names": "CONTROLLER",
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "inter.broker.listener.name": "PLAINTEXT",
-    "log.dirs": KAFKA.data,
+    "log.dirs": node.data,
     "num.partitions": 1,
-    // One broker: every replicated internal topic must make do with a single replica.
-    "offsets.topic.replication.factor": 1,
-    "transaction.state.log.replication.factor": 1,
-    "transaction.state.log.min.isr": 1,
-    "share.coordinator.state.topic.replication.factor": 1,
-    "share.coordinator.state.topic.min.isr": 1,
-    "default.replication.factor": 1,
-    "min.insync.replicas": 1,
+    ...node.settings,
     // Tests create groups constantly: no 3 s wait for more members; fewer offsets partitions to load.
     "group.initial.rebalance.delay.ms": 0,
     "offsets.topic.num.partitions": 10,
@@ -364,27 +407,27 @@ function writeKafkaConfig() {
     "delete.topic.enable": true,
   };
   const lines = Object.entries(props).map(([key, value]) => `${key}=${value}`);
-  fs.writeFileSync(KAFKA.props, `# Written by scripts/services.mjs; edits are overwritten.\n${lines.join("\n")}\n`);
+  fs.writeFileSync(node.props, `# Written by scripts/services.mjs; edits are overwritten.\n${lines.join("\n")}\n`);
   // INFO keeps startup, shutdown and errors; per-request logs and config dumps are only noise.
   const quiet = ["kafka.request.logger", "org.apache.kafka.common.config.AbstractConfig", "org.apache.kafka.common.utils.AppInfoParser"];
   const log4j = [
     "status = warn",
     "appender.file.type = File",
     "appender.file.name = FILE",
-    `appender.file.fileName = ${KAFKA.serverLog}`,
+    `appender.file.fileName = ${node.serverLog}`,
     "appender.file.layout.type = PatternLayout",
     "appender.file.layout.pattern = [%d] %p %m (%c)%n",
     "rootLogger.level = INFO",
     "rootLogger.appenderRef.file.ref = FILE",
     ...quiet.flatMap((name, i) => [`logger.quiet${i}.name = ${name}`, `logger.quiet${i}.level = WARN`]),
   ];
-  fs.writeFileSync(KAFKA.log4j, `${log4j.join("\n")}\n`);
+  fs.writeFileSync(node.log4j, `${log4j.join("\n")}\n`);
 }
 
 /** A fixed cluster id per checkout: 16 random bytes in base64url (22 chars), as Kafka's Uuid. */
-function clusterId() {
+function clusterId(/** @type {string} */ file) {
   try {
-    const id = fs.readFileSync(KAFKA.clusterId, "utf8").trim();
+    const id = fs.readFileSync(file, "utf8").trim();
     if (/^[A-Za-z0-9_-]{22}$/.test(id)) return id;
   } catch {
     // first run
@@ -392,33 +435,33 @@ function clusterId() {
   let id;
   do id = randomBytes(16).toString("base64url");
   while (id.startsWith("-")); // Kafka refuses ids that look like command-line flags
-  fs.writeFileSync(KAFKA.clusterId, `${id}\n`);
+  fs.writeFileSync(file, `${id}\n`);
   return id;
 }
 
 /** Failure text meaning the data dir belongs to another cluster id or node (e.g. after a crash). */
 const STALE_DATA = /meta\.properties|InconsistentClusterIdException|Invalid cluster\.id|Stored node id/i;
 const CLASSPATH = `${KAFKA.libs}/*`; // the JVM expands the wildcard itself; no shell involved
-const LOG4J_FLAG = `-Dlog4j2.configurationFile=${KAFKA.log4j}`;
+const log4jFlag = (/** @type {KafkaNode} */ node) => `-Dlog4j2.configurationFile=${node.log4j}`;
 
-async function formatStorage() {
+async function formatStorage(/** @type {KafkaNode} */ node) {
   const args = [
     "-cp",
     CLASSPATH,
-    LOG4J_FLAG,
+    log4jFlag(node),
     "kafka.tools.StorageTool",
     "format",
     "--config",
-    KAFKA.props,
+    node.props,
     "--cluster-id",
-    clusterId(),
+    clusterId(node.clusterIdFile),
     "--ignore-formatted",
   ];
-  log(`Kafka: java ${args.join(" ")}`);
+  log(`${node.label}: java ${args.join(" ")}`);
   try {
     const { stdout, stderr } = await execFileAsync("java", args);
     // Its last line says what happened ("Formatting metadata directory …" / "… already formatted.").
-    log(`Kafka: ${`${stdout}${stderr}`.trim().split("\n").at(-1) ?? ""}`);
+    log(`${node.label}: ${`${stdout}${stderr}`.trim().split("\n").at(-1) ?? ""}`);
   } catch (error) {
     const e = /** @type {{ stdout?: string, stderr?: string, code?: unknown }} */ (error);
     if (e.code === "ENOENT") throw new Error("java not found: the Kafka broker needs a Java 17+ runtime on PATH");
@@ -432,28 +475,33 @@ async function formatStorage() {
   }
 }
 
-/** Starts the broker detached and waits until it is ready; on failure stops it, prints its logs and throws. */
-async function startKafkaProcess() {
+/**
+ * Starts the node detached and waits until it is ready; on failure stops it, prints its logs and throws.
+ * Exported for the cluster mode, which also restarts one node of a running cluster with it.
+ * @param {KafkaNode} node
+ * @returns {Promise<{ pid: number, startupMs: number }>}
+ */
+export async function startKafkaProcess(node) {
   // The JVM settings of Kafka's own start scripts (kafka-server-start.sh, kafka-run-class.sh): a
-  // fixed 1 GiB heap and G1 aiming at 20 ms pauses (G1's default aim is 200 ms). Young collections
+  // fixed heap (1 GiB for the single broker) and G1 aiming at 20 ms pauses (G1's default aim is 200 ms). Young collections
   // of this broker still take 14-20 ms on this kind of 2-core machine, every few seconds under
   // load: they are part of the tail of every latency benchmark here.
-  const jvm = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35"];
+  const jvm = [`-Xms${node.heap}`, `-Xmx${node.heap}`, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35"];
   const args = [
     ...jvm,
     "-XX:+ExplicitGCInvokesConcurrent",
     "-Djava.awt.headless=true",
-    LOG4J_FLAG,
+    log4jFlag(node),
     "-cp",
     CLASSPATH,
     "kafka.Kafka",
-    KAFKA.props,
+    node.props,
   ];
-  log(`Kafka: java ${args.join(" ")}`);
+  log(`${node.label}: java ${args.join(" ")}`);
   const t0 = Date.now();
-  const out = fs.openSync(KAFKA.stdoutLog, "a");
+  const out = fs.openSync(node.stdoutLog, "a");
   // Detached (own session) and unref'd so it outlives `up`, the test run and the terminal.
-  const child = spawn("java", args, { cwd: KAFKA_DIR, detached: true, stdio: ["ignore", out, out] });
+  const child = spawn("java", args, { cwd: node.dir, detached: true, stdio: ["ignore", out, out] });
   fs.closeSync(out);
   /** @type {string | null} */
   let exited = null;
@@ -462,38 +510,44 @@ async function startKafkaProcess() {
   child.unref();
   const pid = child.pid;
   if (pid !== undefined) {
-    fs.writeFileSync(KAFKA.pid, `${pid}\n`);
-    log(`Kafka: broker pid ${pid}; waiting for ${DEFAULT_KAFKA_BROKERS[0]} (up to ${KAFKA_READY_TIMEOUT_MS / 1000} s)`);
-    const result = await waitForKafka(DEFAULT_KAFKA_BROKERS, () => exited);
+    fs.writeFileSync(node.pid, `${pid}\n`);
+    log(`${node.label}: broker pid ${pid}; waiting for ${node.broker} (up to ${KAFKA_READY_TIMEOUT_MS / 1000} s)`);
+    const result = await waitForKafka([node.broker], () => exited);
     if (result.ready) {
-      log(`Kafka: ready at ${DEFAULT_KAFKA_BROKERS[0]} in ${secondsSince(t0)} s (cluster ${result.clusterId}, pid ${pid})`);
+      log(`${node.label}: ready at ${node.broker} in ${secondsSince(t0)} s (cluster ${result.clusterId}, pid ${pid})`);
       return { pid, startupMs: Date.now() - t0 };
     }
     if (exited === null) await terminate(pid, 5000);
-    fs.rmSync(KAFKA.pid, { force: true });
+    fs.rmSync(node.pid, { force: true });
   } else {
     await sleep(100); // let the "error" event say why
   }
-  for (const file of [KAFKA.serverLog, KAFKA.stdoutLog]) log(`---- last ${LOG_TAIL_LINES} lines of ${rel(file)} ----\n${tail(file)}`);
-  const output = `${tail(KAFKA.serverLog, 300)}\n${tail(KAFKA.stdoutLog, 300)}`;
+  for (const file of [node.serverLog, node.stdoutLog]) log(`---- last ${LOG_TAIL_LINES} lines of ${rel(file)} ----\n${tail(file)}`);
+  const output = `${tail(node.serverLog, 300)}\n${tail(node.stdoutLog, 300)}`;
   const reason = exited ?? `it was not ready within ${KAFKA_READY_TIMEOUT_MS / 1000} s`;
-  throw Object.assign(new Error(`Kafka broker failed to start: ${reason}; logs in ${rel(KAFKA_DIR)}/`), { output });
+  throw Object.assign(new Error(`${node.label} broker failed to start: ${reason}; logs in ${rel(node.dir)}/`), { output });
 }
 
-/** Format + start; wipes a data dir left by another cluster id or node and retries, once. */
-async function formatAndStart() {
+/**
+ * Format + start; wipes a data dir left by another cluster id or node and retries, once.
+ * Exported for the cluster mode, which runs it for each node at once (a KRaft node is ready only
+ * when a majority of the controllers runs).
+ * @param {KafkaNode} node
+ */
+export async function formatAndStart(node = SINGLE_NODE) {
   await ensureJars();
-  writeKafkaConfig();
+  fs.mkdirSync(node.dir, { recursive: true });
+  writeKafkaConfig(node);
   for (let attempt = 1; ; attempt++) {
     // Keep the previous run's logs one generation back, so a failure shows only this run's lines.
-    for (const file of [KAFKA.serverLog, KAFKA.stdoutLog]) if (fs.existsSync(file)) fs.renameSync(file, `${file}.1`);
+    for (const file of [node.serverLog, node.stdoutLog]) if (fs.existsSync(file)) fs.renameSync(file, `${file}.1`);
     try {
-      await formatStorage();
-      return await startKafkaProcess();
+      await formatStorage(node);
+      return await startKafkaProcess(node);
     } catch (error) {
       if (attempt > 1 || !STALE_DATA.test(/** @type {{ output?: string }} */ (error).output ?? "")) throw error;
-      log(`Kafka: ${rel(KAFKA.data)} belongs to another cluster or node; wiping it and retrying once`);
-      fs.rmSync(KAFKA.data, { recursive: true, force: true });
+      log(`${node.label}: ${rel(node.data)} belongs to another cluster or node; wiping it and retrying once`);
+      fs.rmSync(node.data, { recursive: true, force: true });
     }
   }
 }
@@ -502,23 +556,24 @@ async function formatAndStart() {
  * Serializes concurrent `up`s (a person and a test run) so only one of them starts the broker.
  * @template T
  * @param {() => Promise<T>} fn
+ * @param {string} [lockFile] the single broker's unless given (the cluster mode has its own)
  * @returns {Promise<T>}
  */
-async function withKafkaLock(fn) {
-  fs.mkdirSync(KAFKA_DIR, { recursive: true });
+export async function withKafkaLock(fn, lockFile = KAFKA.lock) {
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true });
   const deadline = Date.now() + KAFKA_READY_TIMEOUT_MS + 60_000;
   for (let waiting = false; ; waiting = true) {
     try {
-      fs.writeFileSync(KAFKA.lock, `${process.pid}\n`, { flag: "wx" });
+      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
       break;
     } catch (error) {
       if (/** @type {{ code?: string }} */ (error).code !== "EEXIST") throw error;
-      const holder = Number.parseInt(fs.readFileSync(KAFKA.lock, "utf8"), 10);
+      const holder = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10);
       if (!(holder > 0 && isAlive(holder))) {
-        fs.rmSync(KAFKA.lock, { force: true }); // its holder died
+        fs.rmSync(lockFile, { force: true }); // its holder died
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${KAFKA.lock} (held by pid ${holder})`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`);
       if (!waiting) log(`Kafka: another services.mjs (pid ${holder}) is starting Kafka; waiting`);
       await sleep(POLL_MS);
     }
@@ -526,7 +581,7 @@ async function withKafkaLock(fn) {
   try {
     return await fn();
   } finally {
-    fs.rmSync(KAFKA.lock, { force: true });
+    fs.rmSync(lockFile, { force: true });
   }
 }
 
@@ -647,12 +702,26 @@ export async function servicesStatus() {
   };
 }
 
+const USAGE = "usage: node scripts/services.mjs up|down|status [--json] [--brokers 1|3] [--sentinel]\n";
+
 async function main(/** @type {string[]} */ argv) {
   const json = argv.includes("--json");
-  const command = argv.find((a) => !a.startsWith("--"));
+  const brokersAt = argv.indexOf("--brokers");
+  const brokers = brokersAt >= 0 ? Number(argv[brokersAt + 1]) : 1;
+  const sentinel = argv.includes("--sentinel");
+  const command = argv.find((a, i) => !a.startsWith("--") && !(brokersAt >= 0 && i === brokersAt + 1));
   const print = (/** @type {unknown} */ value, /** @type {string[]} */ human) =>
     process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human.join("\n")}\n`);
-  if (command === "up") {
+  if (brokers !== 1 && brokers !== 3) {
+    process.stderr.write(`--brokers must be 1 (the single broker on 9092) or 3 (the cluster mode), got ${argv[brokersAt + 1]}\n${USAGE}`);
+    process.exitCode = 2;
+  } else if ((brokers === 3 || sentinel) && (command === "up" || command === "down" || command === "status")) {
+    // Loaded only here, so the single-node path (and the test setup that imports this file) never loads it.
+    const { clusterMain } = await import("./servicesCluster.mjs");
+    const result = await clusterMain(command, { brokers: brokers === 3, sentinel });
+    print(result.value, result.human);
+    process.exitCode = result.exitCode;
+  } else if (command === "up") {
     const result = await ensureServices();
     const { redis, kafka } = await servicesStatus();
     const pid = (/** @type {number | null} */ p) => (p === null ? "" : ` (pid ${p})`);
@@ -667,7 +736,7 @@ async function main(/** @type {string[]} */ argv) {
     print(status, [line("Redis", status.redis.url, status.redis), line("Kafka", status.kafka.brokers.join(","), status.kafka)]);
     process.exitCode = status.redis.answers && status.kafka.answers ? 0 : 1;
   } else {
-    process.stderr.write("usage: node scripts/services.mjs up|down|status [--json]\n");
+    process.stderr.write(USAGE);
     process.exitCode = 2;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `createFabricFromEnv`: a fabric configured by the environment, as workers and runners in
- * containers are — `KAFKA_BROKERS` and `REDIS_URL` make it distributed, neither keeps the
- * embedded default.
+ * containers are — `KAFKA_BROKERS` and `REDIS_URL` (or `REDIS_SENTINELS`) make it distributed,
+ * neither keeps the embedded default.
  *
  * It lives in the Kafka entry because the core (`langgraph-fabric`) never imports a client
  * library: a distributed fabric needs both adapters, and this is the one place that builds them.
@@ -10,6 +10,7 @@
  */
 import { ConfigurationError } from "../../src/errors.js";
 import { createFabric, type Fabric, type FabricConfig } from "../../src/fabric.js";
+import { redisConnectionFromEnv } from "../redis/redisConnectionFromEnv.js";
 import { RedisStateStore } from "../redis/RedisStateStore.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { KafkaTransport } from "./KafkaTransport.js";
@@ -29,6 +30,10 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  * - `KAFKA_BROKERS` (comma-separated `host:port`) and `REDIS_URL` (`redis://…`): a `KafkaTransport`
  *   and a `RedisStateStore` (closed by `fabric.stop()`), so calls, registry, idempotency records
  *   and coordination state are shared by every process with the same settings;
+ * - `REDIS_SENTINELS` (comma-separated `host:port` of Sentinels) and `REDIS_SENTINEL_NAME` instead
+ *   of `REDIS_URL`: the store follows the primary through a Sentinel failover (see
+ *   `redisConnectionFromEnv` in `langgraph-fabric/redis`, which also reads `REDIS_PASSWORD` and
+ *   `REDIS_SENTINEL_PASSWORD`);
  * - `FABRIC_PREFIX` (optional): the topic prefix and the key prefix, so several fabrics can share
  *   one broker and one Redis;
  * - neither variable: the embedded default, as `createFabric()`.
@@ -39,28 +44,23 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  * await fabric.serve(builder, { nodes: ["momentum"] });
  * ```
  *
- * @throws ConfigurationError when only one of the two is set (a fabric spread over processes needs
- *   both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
+ * @throws ConfigurationError when only one of Kafka and Redis is set (a fabric spread over processes
+ *   needs both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
  *   FabricUnavailableError when a server does not answer (see `degradation`).
  */
 export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Fabric> {
   const { kafka: kafkaOptions, ...config } = options;
   const brokers = kafkaBrokersFromEnv(env);
-  const redisUrl = env.REDIS_URL?.trim() ?? "";
-  if (brokers === undefined && redisUrl === "") return createFabric(config);
+  const redis = redisConnectionFromEnv(env);
+  if (brokers === undefined && redis === undefined) return createFabric(config);
   if (brokers === undefined) {
-    throw new ConfigurationError("REDIS_URL is set but KAFKA_BROKERS is not", {
+    throw new ConfigurationError(`${env.REDIS_SENTINELS?.trim() ? "REDIS_SENTINELS" : "REDIS_URL"} is set but KAFKA_BROKERS is not`, {
       hint: 'a distributed fabric needs both: set KAFKA_BROKERS="host:9092" too (or unset REDIS_URL for the embedded default)',
     });
   }
-  if (redisUrl === "") {
+  if (redis === undefined) {
     throw new ConfigurationError("KAFKA_BROKERS is set but REDIS_URL is not", {
-      hint: "a distributed fabric needs both: set REDIS_URL=redis://host:6379 too (or unset KAFKA_BROKERS for the embedded default)",
-    });
-  }
-  if (!/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigurationError(`REDIS_URL "${redisUrl.replace(/:[^:@/]*@/, ":***@")}" is not a redis:// or rediss:// URL`, {
-      hint: "e.g. REDIS_URL=redis://127.0.0.1:6379",
+      hint: "a distributed fabric needs both: set REDIS_URL=redis://host:6379 (or REDIS_SENTINELS and REDIS_SENTINEL_NAME) too, or unset KAFKA_BROKERS for the embedded default",
     });
   }
   const prefix = env.FABRIC_PREFIX?.trim() || undefined;
@@ -73,7 +73,7 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
   });
-  const state = RedisStateStore.fromUrl(redisUrl, prefix === undefined ? {} : { keyPrefix: prefix });
+  const state = new RedisStateStore(redis.connection, prefix === undefined ? {} : { keyPrefix: prefix });
   try {
     const fabric = await createFabric({ ...config, transport, state, closeState: true });
     // Degradation "fallback" replaced an unreachable Redis: this store is not used, let it go.

@@ -17,10 +17,11 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { Cluster } from "ioredis";
-import { MissingThreadIdError, StateStoreError } from "../../src/errors.js";
+import { ConfigurationError, MissingThreadIdError, StateStoreError } from "../../src/errors.js";
 import { createConsoleLogger, type Logger } from "../../src/observability/logger.js";
 import { FastJsonPlusSerializer } from "../../src/serde/FastJsonPlusSerializer.js";
 import { createRedisClient, validateKeyPrefix, watchConnection, type RedisClient, type RedisConnection } from "./createRedisClient.js";
+import { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
 import { LIST_SEP, SEP, blobField, checkpointField, threadIndexKey, threadKeys, writeField, type ThreadKeys } from "./checkpointKeys.js";
 import { defineCheckpointScripts, type CheckpointScripts } from "./defineCheckpointScripts.js";
 import { pruneThreadIndex } from "./lua/checkpointScripts.js";
@@ -133,6 +134,23 @@ export class RedisSaver extends BaseCheckpointSaver {
   /** Creates a saver for a Redis URL and checks that Redis answers. */
   static async fromUrl(url: string, options?: RedisSaverOptions): Promise<RedisSaver> {
     const saver = new RedisSaver(url, options);
+    await saver.setup();
+    return saver;
+  }
+
+  /**
+   * Creates a saver for the Redis named by the environment (`REDIS_URL`, or `REDIS_SENTINELS` with
+   * `REDIS_SENTINEL_NAME`; see `redisConnectionFromEnv`) and checks that Redis answers.
+   *
+   * @throws ConfigurationError when neither is set, or a value is malformed.
+   */
+  static async fromEnv(options?: RedisSaverOptions, env: NodeJS.ProcessEnv = process.env): Promise<RedisSaver> {
+    const redis = redisConnectionFromEnv(env);
+    if (redis === undefined)
+      throw new ConfigurationError("REDIS_URL is not set", {
+        hint: "set REDIS_URL=redis://host:6379, or REDIS_SENTINELS and REDIS_SENTINEL_NAME (or pass a URL to RedisSaver.fromUrl)",
+      });
+    const saver = new RedisSaver(redis.connection, options);
     await saver.setup();
     return saver;
   }

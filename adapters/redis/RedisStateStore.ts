@@ -22,6 +22,7 @@ import {
   type RedisConnection,
 } from "./createRedisClient.js";
 import * as lua from "./lua/stateScripts.js";
+import { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
 
 /** Options of {@link RedisStateStore}. */
 export interface RedisStateStoreOptions extends StateStoreOptions {
@@ -343,17 +344,18 @@ export class RedisStateStore extends StateStoreCore {
   }
 
   /**
-   * A store on the Redis named by `REDIS_URL`.
+   * A store on the Redis named by the environment: `REDIS_URL`, or `REDIS_SENTINELS` with
+   * `REDIS_SENTINEL_NAME` (see {@link redisConnectionFromEnv}).
    *
-   * @throws ConfigurationError when `REDIS_URL` is unset.
+   * @throws ConfigurationError when neither is set, or a value is malformed.
    */
   static fromEnv(options?: RedisStateStoreOptions, env: NodeJS.ProcessEnv = process.env): RedisStateStore {
-    const url = env.REDIS_URL?.trim();
-    if (!url)
+    const redis = redisConnectionFromEnv(env);
+    if (redis === undefined)
       throw new ConfigurationError("REDIS_URL is not set", {
-        hint: "set REDIS_URL=redis://host:6379 (or pass a URL to RedisStateStore.fromUrl)",
+        hint: "set REDIS_URL=redis://host:6379, or REDIS_SENTINELS and REDIS_SENTINEL_NAME (or pass a URL to RedisStateStore.fromUrl)",
       });
-    return new RedisStateStore(url, options);
+    return new RedisStateStore(redis.connection, options);
   }
 
   private static open(connection: RedisConnection, options: RedisStateStoreOptions): { client: RedisClient; ops: RedisStateOps } {

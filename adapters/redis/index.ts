@@ -15,4 +15,6 @@ export type { RedisStateStoreOptions } from "./RedisStateStore.js";
 export { RedisRegistry } from "./RedisRegistry.js";
 export type { RedisRegistryOptions } from "./RedisRegistry.js";
 export { createRedisClient } from "./createRedisClient.js";
+export { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
+export type { RedisFromEnv } from "./redisConnectionFromEnv.js";
 export type { OwnedRedisClient, RedisClient, RedisConnection } from "./createRedisClient.js";
