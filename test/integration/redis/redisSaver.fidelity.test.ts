@@ -53,6 +53,8 @@ describe("RedisSaver fidelity", () => {
 
   it("getNextVersion works unbound (LangGraph before 1.7 passes it around as a function)", () => {
     const s = saver();
+    // Unbound on purpose: that is how older LangGraph versions call it.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const { getNextVersion } = s;
     const next = getNextVersion(undefined);
     expect(next).toBeGreaterThanOrEqual(1);
