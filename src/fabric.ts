@@ -14,6 +14,7 @@
  * @module
  */
 import { Runnable, RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
+import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { ConfigurationError, FabricStoppedError } from "./errors.js";
 import type { CallStatsSnapshot } from "./observability/CallStats.js";
 import { createConsoleLogger, type Logger } from "./observability/logger.js";
@@ -103,6 +104,15 @@ export interface ServeNodesOptions {
   version?: string;
   /** Traffic weight for weighted balancers. Default 1. */
   weight?: number;
+  /**
+   * The checkpointer the callers' graphs compile with (another client of the same store, e.g. a
+   * `RedisSaver` on the same Redis and key prefix). Needed to serve a compiled subgraph or prebuilt
+   * agent: it runs under the caller's thread and writes its checkpoints there, so that
+   * `getState(config, { subgraphs: true })`, resumes and time travel work from the runner and on any
+   * replica. Default: none (a subgraph node's calls then fail with a `ConfigurationError` when the
+   * caller's graph has a checkpointer; plain nodes get a process-local `MemorySaver` for `interrupt()`).
+   */
+  checkpointer?: BaseCheckpointSaver;
 }
 
 /** The replicas started by one {@link Fabric.serve} call. */

@@ -24,6 +24,7 @@ import type { FailoverCaller } from "../resilience/FailoverCaller.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
 import { decodeError } from "./errorCodec.js";
 import { idempotencyKeyOf, taskIdOf } from "./idempotencyKey.js";
+import { nestedContextOf, StreamRelay } from "./subgraphContext.js";
 import { decodeOutput, toGraphInterrupt, type CallOutcome, type CallPayload, type SendWrite } from "./wireFormat.js";
 
 /** Options of {@link RemoteNodeClient}. */
@@ -104,6 +105,7 @@ export class RemoteNodeClient {
     const checkpointNs = typeof conf.checkpoint_ns === "string" ? conf.checkpoint_ns : "";
     const taskId = taskIdOf(config);
     const writer = (config as { writer?: (chunk: unknown) => void }).writer;
+    const relay = new StreamRelay(config, serde, this.options.logger, node);
 
     const configurable: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(conf)) if (!isInternalKey(k) && !isTraceKey(k) && typeof v !== "function") configurable[k] = v;
@@ -120,6 +122,8 @@ export class RemoteNodeClient {
       ...(extra.tags ? { tags: extra.tags } : {}),
       ...(extra.executionInfo ? { executionInfo: extra.executionInfo } : {}),
       ...(extra.runName ? { runName: extra.runName } : {}),
+      // A compiled subgraph served as this node needs its parent's run context (see subgraphContext).
+      nested: await nestedContextOf(config),
     };
     const [payloadType, bytes] = await serde.dumpsTyped(payload);
     const attempt = Number(extra.executionInfo?.nodeAttempt ?? 1);
@@ -145,18 +149,12 @@ export class RemoteNodeClient {
         bytes,
         {
           ...(config.signal ? { signal: config.signal } : {}),
-          ...(writer
-            ? {
-                onEvent: (event) => {
-                  serde.loadsTyped(event.header.payloadType, event.payload).then(writer, (e: unknown) => {
-                    this.options.logger.warn("a custom stream event could not be read", { node, error: e });
-                  });
-                },
-              }
-            : {}),
+          ...(relay.wanted ? { onEvent: (event) => relay.relay(event.header.payloadType, event.payload) } : {}),
         },
       );
       replicaId = result.replicaId;
+      // Every stream event of the call reaches the graph's stream before the node's own result.
+      await relay.flush();
       this.options.onCallDone?.(node, replicaId, performance.now() - started, result.outcome.kind);
       return this.settle(result.outcome, conf, scratchpad, { node, replica: replicaId });
     } catch (e) {
