@@ -255,6 +255,8 @@ export class Fabric {
    * Serves `options.nodes` of `builder` from this process: one replica per node, registered in the
    * registry, until {@link stop} (or the returned handle's `stop`). `builder` may also be a map of
    * node functions or runnables (`{ momentum: momentumAgent }`), for nodes wrapped with `remoteNode`.
+   * A node that is a compiled graph (subgraph or prebuilt agent) is served whole; give it the
+   * callers' checkpoint store in `options.checkpointer`.
    *
    * @throws UnknownNodeError for a name the builder does not have.
    */

@@ -5,7 +5,8 @@
  * `checkpoint_ns`, the scratchpad `interrupt()` reads (resume values, null resume), a `send` that
  * captures the writes `interrupt()` makes, `config.writer` for custom stream events, the caller's
  * abort signal, `executionInfo`, the call's idempotency key, and the hop's W3C trace context
- * (`configurable.traceparent`/`tracestate`, also in `metadata`).
+ * (`configurable.traceparent`/`tracestate`, also in `metadata`). A node that is a compiled graph
+ * (a subgraph or prebuilt agent) runs nested in the caller's run instead: see `SubgraphRunner`.
  *
  * @module
  */

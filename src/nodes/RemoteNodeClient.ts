@@ -1,8 +1,9 @@
 /**
  * The caller side of remote nodes: everything a remote node proxy does when LangGraph runs it.
  * It reads what the replica needs from the LangGraph config (thread, namespace, task id, resume
- * values, whether custom events are streamed), picks a replica, sends the call through the
- * transport, forwards custom events to `config.writer`, and turns the reply back into exactly
+ * values, whether custom events are streamed, and for a subgraph node the parent run's context),
+ * picks a replica, sends the call through the transport, relays the stream events the replica
+ * sends (custom events, a subgraph's chunks: see `subgraphContext`), and turns the reply back into exactly
  * what the node would have done locally: return the value or `Command`, replay the writes
  * `interrupt()` made, throw the rebuilt `GraphInterrupt` or error. The node's W3C trace context
  * (see `observability/traceContext`) travels as a child span in the request header.
