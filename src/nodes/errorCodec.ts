@@ -141,6 +141,8 @@ export function isRetryableErrorData(data: ErrorData): boolean {
   if (data.invalidResume) return false;
   if (data.message.startsWith("Cancel") || data.message.startsWith("AbortError") || data.name === "AbortError") return false;
   if (data.name === "GraphValueError") return false;
+  // Control flow, not failure: a subgraph node routing its parent (Command.PARENT).
+  if (data.name === "ParentCommand" && data.command !== undefined) return false;
   const f = data.fields ?? {};
   if (f.code === "ECONNABORTED") return false;
   const response = f.response as { status?: unknown } | undefined;
