@@ -9,8 +9,8 @@ describe("ParentCommand across the hop", () => {
     const thrown = new ParentCommand(new Command({ graph: "team:task-1", goto: "publish", update: { draft: "d" } }));
     const data = encodeError(thrown);
     const rebuilt = decodeError(JSON.parse(JSON.stringify(data)) as typeof data);
-    expect(isParentCommand(rebuilt)).toBe(true);
-    const { command } = rebuilt as ParentCommand;
+    if (!isParentCommand(rebuilt)) throw new Error(`expected a ParentCommand, got ${rebuilt.name}`);
+    const { command } = rebuilt;
     expect(command).toBeInstanceOf(Command);
     expect(command.graph).toBe("team:task-1");
     expect(command.goto).toEqual(["publish"]);
