@@ -14,6 +14,7 @@
  * @module
  */
 import { Runnable, RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
+import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { ConfigurationError, FabricStoppedError } from "./errors.js";
 import type { CallStatsSnapshot } from "./observability/CallStats.js";
 import { createConsoleLogger, type Logger } from "./observability/logger.js";
@@ -104,6 +105,15 @@ export interface ServeNodesOptions {
   version?: string;
   /** Traffic weight for weighted balancers. Default 1. */
   weight?: number;
+  /**
+   * The checkpointer the callers' graphs compile with (another client of the same store, e.g. a
+   * `RedisSaver` on the same Redis and key prefix). Needed to serve a compiled subgraph or prebuilt
+   * agent: it runs under the caller's thread and writes its checkpoints there, so that
+   * `getState(config, { subgraphs: true })`, resumes and time travel work from the runner and on any
+   * replica. Default: none (a subgraph node's calls then fail with a `ConfigurationError` when the
+   * caller's graph has a checkpointer; plain nodes get a process-local `MemorySaver` for `interrupt()`).
+   */
+  checkpointer?: BaseCheckpointSaver;
 }
 
 /** The replicas started by one {@link Fabric.serve} call. */
@@ -252,6 +262,8 @@ export class Fabric {
    * Serves `options.nodes` of `builder` from this process: one replica per node, registered in the
    * registry, until {@link stop} (or the returned handle's `stop`). `builder` may also be a map of
    * node functions or runnables (`{ momentum: momentumAgent }`), for nodes wrapped with `remoteNode`.
+   * A node that is a compiled graph (subgraph or prebuilt agent) is served whole; give it the
+   * callers' checkpoint store in `options.checkpointer`.
    *
    * @throws UnknownNodeError for a name the builder does not have.
    */

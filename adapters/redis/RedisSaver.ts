@@ -122,6 +122,8 @@ export class RedisSaver extends BaseCheckpointSaver {
     this.ttlMs = merged.ttlMs;
     this.refreshOnRead = merged.refreshOnRead;
     this.random = merged.random;
+    // LangGraph before 1.7 calls getNextVersion unbound (subgraphs pass it around as a function).
+    this.getNextVersion = this.getNextVersion.bind(this);
     const { client, owned } = createRedisClient(connection);
     this.client = client;
     this.owned = owned;
@@ -240,10 +242,12 @@ export class RedisSaver extends BaseCheckpointSaver {
     const threadId = requireThreadId(config, "put");
     const ns = namespaceOf(config);
     const parentId = (config.configurable?.checkpoint_id as string | undefined) ?? "";
-    // Channel values go to their own blobs; the stored checkpoint keeps everything else. LangGraph
-    // hands us a copy it does not reuse, so nothing is copied here.
+    // Versioned channel values go to their own blobs; the stored checkpoint keeps everything else,
+    // including the values of channels that have no version (e.g. `__pregel_tasks: []`): no blob
+    // field names them, so they would be lost. LangGraph hands us a copy it does not reuse, so
+    // nothing is copied here.
     const values = checkpoint.channel_values;
-    const stored: Checkpoint = { ...checkpoint, channel_values: {} };
+    const stored: Checkpoint = { ...checkpoint, channel_values: unversionedValues(values, checkpoint.channel_versions) };
     const args: (string | Buffer)[] = [];
     const fields: string[] = [];
     for (const [channel, version] of Object.entries(checkpoint.channel_versions)) fields.push(blobField(ns, channel, version));
@@ -325,7 +329,8 @@ export class RedisSaver extends BaseCheckpointSaver {
       this.decodeWrites(writeFieldsBuf.toString(), writes),
     ]);
     const blobFields = splitList(blobFieldsBuf.toString());
-    const values: Record<string, unknown> = {};
+    // Unversioned values were kept inline (see put); versioned ones come from their blobs.
+    const values: Record<string, unknown> = { ...checkpoint.channel_values };
     await Promise.all(
       blobFields.map(async (field, i) => {
         const blob = blobs[i];
@@ -516,4 +521,11 @@ function splitFields(buf: Buffer, count: number): (string | Uint8Array)[] {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The values of channels that have no version: they have no blob, so they stay in the checkpoint. */
+function unversionedValues(values: Record<string, unknown>, versions: ChannelVersions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [channel, value] of Object.entries(values)) if (!Object.hasOwn(versions, channel)) out[channel] = value;
+  return out;
 }

@@ -5,7 +5,8 @@
  * `checkpoint_ns`, the scratchpad `interrupt()` reads (resume values, null resume), a `send` that
  * captures the writes `interrupt()` makes, `config.writer` for custom stream events, the caller's
  * abort signal, `executionInfo`, the call's idempotency key, and the hop's W3C trace context
- * (`configurable.traceparent`/`tracestate`, also in `metadata`).
+ * (`configurable.traceparent`/`tracestate`, also in `metadata`). A node that is a compiled graph
+ * (a subgraph or prebuilt agent) runs nested in the caller's run instead: see `SubgraphRunner`.
  *
  * @module
  */
@@ -15,7 +16,9 @@ import type { Logger } from "../observability/logger.js";
 import { checkedTraceContext, TRACEPARENT_CONFIG, TRACESTATE_CONFIG } from "../observability/traceContext.js";
 import type { HandlerResult, IncomingRequest, RequestContext, RequestHandler } from "../transport/Transport.js";
 import type { FabricSerializer } from "../transport/payloadCodec.js";
+import { ConfigurationError } from "../errors.js";
 import { encodeError } from "./errorCodec.js";
+import { runSubgraph, type CompiledGraphLike } from "./SubgraphRunner.js";
 import { IDEMPOTENCY_KEY_CONFIG } from "./idempotencyKey.js";
 import type { IdempotencyStore } from "./IdempotencyStore.js";
 import { encodeOutput, type CallOutcome, type CallPayload, type InterruptData, type SendWrite } from "./wireFormat.js";
@@ -33,9 +36,12 @@ export interface NodeWorkerOptions {
   /**
    * Checkpointer handed to the node in `__pregel_checkpointer` when the caller's graph has one
    * (`interrupt()` checks that one exists; a subgraph invoked inside the node uses it). Default: a
-   * process-local `MemorySaver`.
+   * process-local `MemorySaver`. A compiled subgraph node needs the store the caller's graph uses
+   * (its checkpoints are the caller's thread's): without one, its calls fail with a `ConfigurationError`.
    */
   checkpointer?: BaseCheckpointSaver;
+  /** The compiled graph `runnable` is, when the node is a subgraph or prebuilt agent (run nested: see `SubgraphRunner`). */
+  subgraph?: CompiledGraphLike;
   /** Called after each call with its duration and whether it failed (for load figures). */
   onCallDone?: (durationMs: number, failed: boolean) => void;
 }
@@ -113,20 +119,25 @@ export class NodeWorker {
     };
     if (payload.nullResume !== undefined) scratchpad.nullResume = payload.nullResume.value;
 
-    // Custom events go out in order, and all of them before the reply.
+    // Stream events go out in order, and all of them before the reply.
     let events = Promise.resolve();
-    const writer = payload.streamCustom
-      ? (chunk: unknown) => {
-          events = events
-            .then(async () => {
-              const [type, bytes] = await this.options.serde.dumpsTyped(chunk);
-              await context.emit(type, bytes);
-            })
-            .catch((e: unknown) =>
-              this.options.logger.warn("a custom stream event could not be sent", { node: this.options.node, error: e }),
-            );
-        }
-      : undefined;
+    const emit = (chunk: unknown) => {
+      events = events
+        .then(async () => {
+          const [type, bytes] = await this.options.serde.dumpsTyped(chunk);
+          await context.emit(type, bytes);
+        })
+        .catch((e: unknown) => this.options.logger.warn("a stream event could not be sent", { node: this.options.node, error: e }));
+    };
+    const { subgraph } = this.options;
+    if (subgraph !== undefined && payload.hasCheckpointer && this.options.checkpointer === undefined) {
+      const error = new ConfigurationError(`node "${this.options.node}" is a compiled subgraph served without a checkpointer`, {
+        hint: "serve it with the checkpointer the caller's graph compiles with: fabric.serve(builder, { nodes, checkpointer })",
+      });
+      return { kind: "error", error: encodeError(error), writes, consumedNullResume };
+    }
+    // A subgraph's stream (custom events included) comes from its own run: see SubgraphRunner.
+    const writer = payload.streamCustom && subgraph === undefined ? emit : undefined;
 
     // Checked again here: the header's schema bounds the strings but not their W3C format.
     const trace = checkedTraceContext(request.header.trace);
@@ -153,7 +164,9 @@ export class NodeWorker {
     };
 
     try {
-      const value: unknown = await this.options.runnable.invoke(payload.input, config);
+      const value: unknown = subgraph
+        ? await runSubgraph(subgraph, payload.input, config, payload.nested ?? {}, emit)
+        : await this.options.runnable.invoke(payload.input, config);
       await events;
       return { kind: "value", value: encodeOutput(value), writes, consumedNullResume };
     } catch (e) {

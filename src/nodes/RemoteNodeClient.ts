@@ -1,8 +1,9 @@
 /**
  * The caller side of remote nodes: everything a remote node proxy does when LangGraph runs it.
  * It reads what the replica needs from the LangGraph config (thread, namespace, task id, resume
- * values, whether custom events are streamed), picks a replica, sends the call through the
- * transport, forwards custom events to `config.writer`, and turns the reply back into exactly
+ * values, whether custom events are streamed, and for a subgraph node the parent run's context),
+ * picks a replica, sends the call through the transport, relays the stream events the replica
+ * sends (custom events, a subgraph's chunks: see `subgraphContext`), and turns the reply back into exactly
  * what the node would have done locally: return the value or `Command`, replay the writes
  * `interrupt()` made, throw the rebuilt `GraphInterrupt` or error. The node's W3C trace context
  * (see `observability/traceContext`) travels as a child span in the request header.
@@ -25,6 +26,7 @@ import type { FabricSerializer } from "../transport/payloadCodec.js";
 import { checkpointStored } from "./durableCheckpoints.js";
 import { decodeError } from "./errorCodec.js";
 import { idempotencyKeyOf, taskIdOf } from "./idempotencyKey.js";
+import { nestedContextOf, StreamRelay } from "./subgraphContext.js";
 import { decodeOutput, toGraphInterrupt, type CallOutcome, type CallPayload, type SendWrite } from "./wireFormat.js";
 
 /** Options of {@link RemoteNodeClient}. */
@@ -105,6 +107,7 @@ export class RemoteNodeClient {
     const checkpointNs = typeof conf.checkpoint_ns === "string" ? conf.checkpoint_ns : "";
     const taskId = taskIdOf(config);
     const writer = (config as { writer?: (chunk: unknown) => void }).writer;
+    const relay = new StreamRelay(config, serde, this.options.logger, node);
 
     const configurable: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(conf)) if (!isInternalKey(k) && !isTraceKey(k) && typeof v !== "function") configurable[k] = v;
@@ -121,6 +124,8 @@ export class RemoteNodeClient {
       ...(extra.tags ? { tags: extra.tags } : {}),
       ...(extra.executionInfo ? { executionInfo: extra.executionInfo } : {}),
       ...(extra.runName ? { runName: extra.runName } : {}),
+      // A compiled subgraph served as this node needs its parent's run context (see subgraphContext).
+      nested: await nestedContextOf(config),
     };
     // Sent only once the task's checkpoint is stored: a resumed run then reproduces the task id,
     // hence the idempotency key (see durableCheckpoints). Usually the put is already in flight.
@@ -148,18 +153,12 @@ export class RemoteNodeClient {
         bytes,
         {
           ...(config.signal ? { signal: config.signal } : {}),
-          ...(writer
-            ? {
-                onEvent: (event) => {
-                  serde.loadsTyped(event.header.payloadType, event.payload).then(writer, (e: unknown) => {
-                    this.options.logger.warn("a custom stream event could not be read", { node, error: e });
-                  });
-                },
-              }
-            : {}),
+          ...(relay.wanted ? { onEvent: (event) => relay.relay(event.header.payloadType, event.payload) } : {}),
         },
       );
       replicaId = result.replicaId;
+      // Every stream event of the call reaches the graph's stream before the node's own result.
+      await relay.flush();
       this.options.onCallDone?.(node, replicaId, performance.now() - started, result.outcome.kind);
       return this.settle(result.outcome, conf, scratchpad, { node, replica: replicaId });
     } catch (e) {

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Runnable } from "@langchain/core/runnables";
+import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { CallStats, type CallStatsSnapshot } from "../observability/CallStats.js";
 import type { Logger } from "../observability/logger.js";
 import type { RegistrationHandle, Registry } from "../registry/Registry.js";
@@ -15,6 +16,7 @@ import type { FabricSerializer } from "../transport/payloadCodec.js";
 import type { ReplicaAddress, ServeHandle, Transport } from "../transport/Transport.js";
 import type { IdempotencyStore } from "./IdempotencyStore.js";
 import { NodeWorker } from "./NodeWorker.js";
+import { compiledGraphOf } from "./SubgraphRunner.js";
 
 /** What a replica publishes besides its address. */
 export interface ReplicaProfile {
@@ -56,11 +58,20 @@ export class ReplicaServer {
     },
   ) {}
 
-  /** Serves `node` with `runnable` as one new replica and registers it. */
-  async start(node: string, runnable: Runnable, concurrency: number, profile: ReplicaProfile): Promise<ServedReplica> {
+  /**
+   * Serves `node` with `runnable` as one new replica and registers it. `checkpointer` is the store
+   * the callers' graphs use (needed by compiled subgraph nodes; see `NodeWorkerOptions.checkpointer`).
+   */
+  async start(
+    node: string,
+    runnable: Runnable,
+    concurrency: number,
+    profile: ReplicaProfile & { checkpointer?: BaseCheckpointSaver },
+  ): Promise<ServedReplica> {
     const { transport, registry, logger } = this.deps;
     const replicaId = `${node}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const stats = new CallStats();
+    const subgraph = compiledGraphOf(runnable);
     const worker = new NodeWorker({
       node,
       runnable,
@@ -69,6 +80,8 @@ export class ReplicaServer {
       idempotency: this.deps.idempotency,
       logger,
       onCallDone: (ms, failed) => stats.record(ms, failed),
+      ...(profile.checkpointer !== undefined ? { checkpointer: profile.checkpointer } : {}),
+      ...(subgraph !== undefined ? { subgraph } : {}),
     });
     // The transport may report an address before the registration exists (Kafka joins its group
     // first): keep the latest and register with it.

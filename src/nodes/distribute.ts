@@ -19,7 +19,10 @@ export interface GraphBuilderLike {
   nodes: Record<string, { runnable: Runnable; subgraphs?: unknown[] } & Record<string, unknown>>;
 }
 
-/** The node specs of `nodes` in `builder`, checked: every name exists and is a plain node. */
+/**
+ * The node specs of `nodes` in `builder`, checked: every name exists. A compiled subgraph (or
+ * prebuilt agent) is a node like any other: it runs whole on a replica (see `SubgraphRunner`).
+ */
 export function resolveNodes(builder: GraphBuilderLike, nodes: readonly string[], what: string): GraphBuilderLike["nodes"][string][] {
   if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every((n): n is string => typeof n === "string")) {
     throw new ConfigurationError(`${what}: options.nodes must name at least one node`, { hint: 'e.g. { nodes: ["momentum"] }' });
@@ -28,11 +31,6 @@ export function resolveNodes(builder: GraphBuilderLike, nodes: readonly string[]
   return nodes.map((name) => {
     const spec = builder.nodes[name];
     if (spec === undefined || name.startsWith("__")) throw new UnknownNodeError(name, known);
-    if (Array.isArray(spec.subgraphs) && spec.subgraphs.length > 0) {
-      throw new ConfigurationError(`${what}: node "${name}" is a compiled subgraph`, {
-        hint: "distribute the subgraph's own nodes instead (call distribute on the subgraph's builder before compiling it)",
-      });
-    }
     return spec;
   });
 }
@@ -73,8 +71,11 @@ function copyCollection(value: unknown, how: (typeof OWNED_COLLECTIONS)[keyof ty
  * fields are copied; its mutable collections are copied too (see `OWNED_COLLECTIONS`), so later
  * edits of the copy or of the original stay in that builder.
  *
+ * The spec keeps its `subgraphs`, so the caller's compiled graph still knows the subgraph: its state
+ * (`getState(config, { subgraphs: true })`, `updateState` on its namespace) is read and written from
+ * the runner, in the checkpoints the replica wrote.
+ *
  * @throws UnknownNodeError for a name the builder does not have.
- * @throws ConfigurationError for a node that is a compiled subgraph.
  */
 export function distributeBuilder<B extends GraphBuilderLike>(
   builder: B,

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { _markInvalidResume, isInvalidResume } from "@langchain/langgraph";
+import { ParentCommand, _markInvalidResume, isCommand, isInvalidResume, isParentCommand } from "@langchain/langgraph";
+import { decodeOutput, encodeOutput } from "./wireFormat.js";
 
 /** An error as it travels in a reply. */
 export interface ErrorData {
@@ -21,6 +22,11 @@ export interface ErrorData {
   invalidResume?: boolean;
   /** The error's `cause`, encoded the same way (one level per hop, up to a small depth). */
   cause?: ErrorData;
+  /**
+   * A `ParentCommand`'s command (as `encodeOutput` writes it): a subgraph served as a node throws
+   * one for `Command({ graph: Command.PARENT })`, and the caller's task must apply it as LangGraph does.
+   */
+  command?: unknown;
 }
 
 const MAX_DEPTH = 3;
@@ -36,6 +42,7 @@ export function encodeError(error: unknown, depth = 0): ErrorData {
   if (fields) data.fields = fields;
   if (isInvalidResume(error)) data.invalidResume = true;
   if (error.cause !== undefined && depth < MAX_DEPTH) data.cause = encodeError(error.cause, depth + 1);
+  if (isParentCommand(error)) data.command = encodeOutput(error.command);
   return data;
 }
 
@@ -61,6 +68,10 @@ export interface RemoteErrorOrigin {
  * node and replica threw; the remote stack is appended to the local one.
  */
 export function decodeError(data: ErrorData, origin?: RemoteErrorOrigin): Error {
+  if (data.name === "ParentCommand" && data.command !== undefined) {
+    const command = decodeOutput(data.command);
+    if (isCommand(command)) return new ParentCommand(command);
+  }
   const Ctor = BUILTIN[data.name] ?? Error;
   const error = new Ctor(data.message);
   if (error.name !== data.name)
@@ -130,6 +141,8 @@ export function isRetryableErrorData(data: ErrorData): boolean {
   if (data.invalidResume) return false;
   if (data.message.startsWith("Cancel") || data.message.startsWith("AbortError") || data.name === "AbortError") return false;
   if (data.name === "GraphValueError") return false;
+  // Control flow, not failure: a subgraph node routing its parent (Command.PARENT).
+  if (data.name === "ParentCommand" && data.command !== undefined) return false;
   const f = data.fields ?? {};
   if (f.code === "ECONNABORTED") return false;
   const response = f.response as { status?: unknown } | undefined;

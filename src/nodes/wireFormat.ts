@@ -9,6 +9,7 @@
  */
 import { Command, GraphInterrupt, Send, isCommand, type TimeoutPolicy } from "@langchain/langgraph";
 import type { ErrorData } from "./errorCodec.js";
+import type { NestedContext } from "./subgraphContext.js";
 
 /** The request payload of a node call. */
 export interface CallPayload {
@@ -30,6 +31,11 @@ export interface CallPayload {
   hasCheckpointer: boolean;
   /** Whether the caller streams custom events (`config.writer` exists). */
   streamCustom: boolean;
+  /**
+   * What a compiled subgraph run as this node needs of its parent's run (checkpoint map, resuming,
+   * durability, time travel, stream modes); see `subgraphContext`. Absent from older callers.
+   */
+  nested?: NestedContext;
 }
 
 /** A `Send` as data. */
