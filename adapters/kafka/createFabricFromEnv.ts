@@ -14,6 +14,7 @@ import { RedisStateStore } from "../redis/RedisStateStore.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { KafkaTransport } from "./KafkaTransport.js";
 import type { KafkaTransportOptions } from "./kafkaDefaults.js";
+import { kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
 
 /** Options of {@link createFabricFromEnv}: the fabric's own, plus options of the transport it builds. */
 export interface FabricFromEnvOptions extends Omit<FabricConfig, "transport" | "state" | "closeState"> {
@@ -31,6 +32,10 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  *   and coordination state are shared by every process with the same settings;
  * - `FABRIC_PREFIX` (optional): the topic prefix and the key prefix, so several fabrics can share
  *   one broker and one Redis;
+ * - `KAFKA_SSL`, `KAFKA_SSL_CA_FILE`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
+ *   `KAFKA_SASL_PASSWORD(_FILE)`… (optional): TLS and SASL to the brokers (`kafkaSecurityFromEnv`;
+ *   `kafka.ssl` / `kafka.sasl` in `options` win); a `rediss://user:password@…` URL and
+ *   `REDIS_TLS_CA_FILE`… (optional): TLS and an ACL user for Redis (`redisSecurityFromEnv`);
  * - neither variable: the embedded default, as `createFabric()`.
  *
  * ```ts
@@ -69,6 +74,7 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
   }
   const transport = new KafkaTransport({
     ...(config.logger ? { logger: config.logger } : {}),
+    ...kafkaSecurityFromEnv(env),
     ...kafkaOptions,
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
