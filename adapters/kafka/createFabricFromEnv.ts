@@ -11,6 +11,7 @@
 import { ConfigurationError } from "../../src/errors.js";
 import { createFabric, type Fabric, type FabricConfig } from "../../src/fabric.js";
 import { RedisStateStore } from "../redis/RedisStateStore.js";
+import { redisSecurityFromEnv } from "../redis/redisSecurity.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { KafkaTransport } from "./KafkaTransport.js";
 import type { KafkaTransportOptions } from "./kafkaDefaults.js";
@@ -79,7 +80,7 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
   });
-  const state = RedisStateStore.fromUrl(redisUrl, prefix === undefined ? {} : { keyPrefix: prefix });
+  const state = RedisStateStore.fromUrl(redisUrl, { ...redisSecurityFromEnv(env), ...(prefix === undefined ? {} : { keyPrefix: prefix }) });
   try {
     const fabric = await createFabric({ ...config, transport, state, closeState: true });
     // Degradation "fallback" replaced an unreachable Redis: this store is not used, let it go.

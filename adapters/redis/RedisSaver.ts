@@ -23,10 +23,11 @@ import { FastJsonPlusSerializer } from "../../src/serde/FastJsonPlusSerializer.j
 import { createRedisClient, validateKeyPrefix, watchConnection, type RedisClient, type RedisConnection } from "./createRedisClient.js";
 import { LIST_SEP, SEP, blobField, checkpointField, threadIndexKey, threadKeys, writeField, type ThreadKeys } from "./checkpointKeys.js";
 import { defineCheckpointScripts, type CheckpointScripts } from "./defineCheckpointScripts.js";
+import { redisAddress, redisSecurityError, type RedisSecurityOptions } from "./redisSecurity.js";
 import { pruneThreadIndex } from "./lua/checkpointScripts.js";
 
-/** Options of {@link RedisSaver}. */
-export interface RedisSaverOptions {
+/** Options of {@link RedisSaver}; `tls`, `username` and `password` apply to a client the saver creates. */
+export interface RedisSaverOptions extends RedisSecurityOptions {
   /** Prefix of every key. Must not contain `{` or `}`. Default `"lgf:cp"`. */
   keyPrefix?: string;
   /**
@@ -121,7 +122,7 @@ export class RedisSaver extends BaseCheckpointSaver {
     this.ttlMs = merged.ttlMs;
     this.refreshOnRead = merged.refreshOnRead;
     this.random = merged.random;
-    const { client, owned } = createRedisClient(connection);
+    const { client, owned } = createRedisClient(connection, options);
     this.client = client;
     this.owned = owned;
     this.isCluster = client instanceof Cluster;
@@ -130,10 +131,20 @@ export class RedisSaver extends BaseCheckpointSaver {
     if (!("lgfPruneThreadIndex" in client)) client.defineCommand("lgfPruneThreadIndex", { numberOfKeys: 6, lua: pruneThreadIndex });
   }
 
-  /** Creates a saver for a Redis URL and checks that Redis answers. */
+  /**
+   * Creates a saver for a Redis URL (`rediss://user:password@host:port` for TLS and an ACL user;
+   * `options.tls` for a private CA) and checks that Redis answers.
+   *
+   * @throws ConnectionSecurityError when Redis refuses the credentials or its certificate is not trusted.
+   */
   static async fromUrl(url: string, options?: RedisSaverOptions): Promise<RedisSaver> {
     const saver = new RedisSaver(url, options);
-    await saver.setup();
+    try {
+      await saver.setup();
+    } catch (e) {
+      saver.client.disconnect(); // it would keep reconnecting for nobody
+      throw e;
+    }
     return saver;
   }
 
@@ -441,6 +452,8 @@ export class RedisSaver extends BaseCheckpointSaver {
   /** Awaits a Redis call, turning its failure into a {@link StateStoreError} that names the operation. */
   private run<T>(operation: string, pending: Promise<T>): Promise<T> {
     return pending.catch((e: unknown) => {
+      const security = redisSecurityError(e, redisAddress(this.client));
+      if (security) throw security;
       throw new StateStoreError(`RedisSaver.${operation} failed: ${(e as Error).message}`, {
         hint: "check that Redis is reachable; ioredis reconnects on its own and the call may be retried",
         cause: e,

@@ -22,9 +22,10 @@ import {
   type RedisConnection,
 } from "./createRedisClient.js";
 import * as lua from "./lua/stateScripts.js";
+import { redisAddress, redisSecurityError, redisSecurityFromEnv, type RedisSecurityOptions } from "./redisSecurity.js";
 
-/** Options of {@link RedisStateStore}. */
-export interface RedisStateStoreOptions extends StateStoreOptions {
+/** Options of {@link RedisStateStore}; `tls`, `username` and `password` apply to a client the store creates. */
+export interface RedisStateStoreOptions extends StateStoreOptions, RedisSecurityOptions {
   /**
    * Whether `close()` also closes the main client. Default: true when the store created the client
    * (from a URL or options), false for an ioredis client passed in (the caller keeps ownership).
@@ -71,9 +72,14 @@ function defineStateScripts(client: RedisClient): ScriptCommands {
 
 const UNREACHABLE = /max retries|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection is closed|isn't writeable|None of startup nodes/i;
 
-/** Wraps a Redis failure in a `StateStoreError` naming the operation; errors of this package pass through. */
-function wrapError(op: string, e: unknown): Error {
+/**
+ * Wraps a Redis failure in a `StateStoreError` naming the operation; a refused password, permission
+ * or certificate becomes a `ConnectionSecurityError`; errors of this package pass through.
+ */
+function wrapError(op: string, e: unknown, where: string): Error {
   if (isFabricError(e)) return e;
+  const security = redisSecurityError(e, where);
+  if (security) return security;
   const message = e instanceof Error ? e.message : String(e);
   const hint = UNREACHABLE.test(message)
     ? "Redis is unreachable or the connection was closed: check the URL and that the server runs; the operation may not have been applied"
@@ -137,7 +143,7 @@ class RedisStateOps implements RawStateOps {
     try {
       return await fn();
     } catch (e) {
-      throw wrapError(op, e);
+      throw wrapError(op, e, redisAddress(this.client));
     }
   }
 
@@ -343,9 +349,11 @@ export class RedisStateStore extends StateStoreCore {
   }
 
   /**
-   * A store on the Redis named by `REDIS_URL`.
+   * A store on the Redis named by `REDIS_URL` (`rediss://user:password@host:port` for TLS and an ACL
+   * user), with the TLS and credential settings of `REDIS_TLS_*`, `REDIS_USERNAME` and
+   * `REDIS_PASSWORD(_FILE)` (see `redisSecurityFromEnv`); those given in `options` win.
    *
-   * @throws ConfigurationError when `REDIS_URL` is unset.
+   * @throws ConfigurationError when `REDIS_URL` is unset, or a security variable is malformed or names an unreadable file.
    */
   static fromEnv(options?: RedisStateStoreOptions, env: NodeJS.ProcessEnv = process.env): RedisStateStore {
     const url = env.REDIS_URL?.trim();
@@ -353,7 +361,7 @@ export class RedisStateStore extends StateStoreCore {
       throw new ConfigurationError("REDIS_URL is not set", {
         hint: "set REDIS_URL=redis://host:6379 (or pass a URL to RedisStateStore.fromUrl)",
       });
-    return new RedisStateStore(url, options);
+    return new RedisStateStore(url, { ...redisSecurityFromEnv(env), ...options });
   }
 
   private static open(connection: RedisConnection, options: RedisStateStoreOptions): { client: RedisClient; ops: RedisStateOps } {
@@ -365,7 +373,7 @@ export class RedisStateStore extends StateStoreCore {
     if (options.coalesceWrites !== undefined && typeof options.coalesceWrites !== "boolean") {
       throw new RangeError(`coalesceWrites must be a boolean (got ${JSON.stringify(options.coalesceWrites)})`);
     }
-    const { client, owned } = createRedisClient(connection);
+    const { client, owned } = createRedisClient(connection, options);
     // A client without an "error" listener makes ioredis print every failed reconnect; log once per outage instead.
     if (owned) watchConnection(client, createConsoleLogger({ name: "RedisStateStore" }), "RedisStateStore");
     if (options.coalesceWrites ?? owned) coalesceWrites(client);

@@ -16,3 +16,5 @@ export { RedisRegistry } from "./RedisRegistry.js";
 export type { RedisRegistryOptions } from "./RedisRegistry.js";
 export { createRedisClient } from "./createRedisClient.js";
 export type { OwnedRedisClient, RedisClient, RedisConnection } from "./createRedisClient.js";
+export { REDIS_SECURITY_ENV, redisSecurityFromEnv } from "./redisSecurity.js";
+export type { RedisSecurityOptions, RedisTlsOptions } from "./redisSecurity.js";
