@@ -21,7 +21,15 @@ import {
   redisSecurityOptions,
   type RedisSecurityOptions,
 } from "../adapters/redis/redisSecurity.js";
-import { createFabric, InMemoryTransport, isConfigurationError, type Fabric, type FabricConfig, type Logger } from "../src/index.js";
+import {
+  createFabric,
+  InMemoryTransport,
+  isConfigurationError,
+  type ConnectionSecurityError,
+  type Fabric,
+  type FabricConfig,
+  type Logger,
+} from "../src/index.js";
 import { CliError, EXIT, SERVICES_HINT } from "./cliError.js";
 
 /** The flags every command that connects accepts. */
@@ -180,11 +188,16 @@ export function describeConnection(connection: Connection): string {
 export async function probeServices(connection: Connection, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
   if (connection.mode === "embedded") return;
   const [kafka, redis] = await Promise.all([probeKafka(connection, timeoutMs), probeRedis(connection, timeoutMs)]);
-  const failures = [
-    ...(kafka === undefined ? [] : [`Kafka at ${connection.brokers.join(",")} is unreachable: ${kafka}`]),
-    ...(redis === undefined ? [] : [`Redis at ${redactUrl(connection.redisUrl)} is unreachable: ${redis}`]),
-  ];
-  if (failures.length > 0) throw new CliError(failures.join("; "), { hint: SERVICES_HINT, exitCode: EXIT.unavailable });
+  const line = (service: string, where: string, failure: string | ConnectionSecurityError | undefined): string[] =>
+    failure === undefined ? [] : [typeof failure === "string" ? `${service} at ${where} is unreachable: ${failure}` : failure.message];
+  const failures = [...line("Kafka", connection.brokers.join(","), kafka), ...line("Redis", redactUrl(connection.redisUrl), redis)];
+  // A refused password or certificate needs its own hint: starting the services would not help.
+  const hints = [kafka, redis].flatMap((f) => (typeof f === "object" && f.hint !== undefined ? [f.hint] : []));
+  if (failures.length > 0)
+    throw new CliError(failures.join("; "), {
+      hint: hints.length > 0 ? hints.join("; ") : SERVICES_HINT,
+      exitCode: EXIT.unavailable,
+    });
 }
 
 /**
@@ -251,8 +264,11 @@ export function redactUrl(url: string): string {
   );
 }
 
-/** Why Kafka did not answer, or `undefined` when it did. */
-async function probeKafka(connection: Extract<Connection, { mode: "distributed" }>, timeoutMs: number): Promise<string | undefined> {
+/** Why Kafka did not answer (the refusal, when it refused the credentials or certificate), or `undefined` when it did. */
+async function probeKafka(
+  connection: Extract<Connection, { mode: "distributed" }>,
+  timeoutMs: number,
+): Promise<string | ConnectionSecurityError | undefined> {
   const { brokers } = connection;
   const security = resolveKafkaSecurity(connection.kafkaSecurity?.ssl, connection.kafkaSecurity?.sasl);
   const admin = new Kafka({
@@ -274,14 +290,17 @@ async function probeKafka(connection: Extract<Connection, { mode: "distributed" 
     );
     return undefined;
   } catch (e) {
-    return kafkaSecurityError(e, { brokers, security })?.message ?? reason(e);
+    return kafkaSecurityError(e, { brokers, security }) ?? reason(e);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
-/** Why Redis did not answer, or `undefined` when it did. */
-async function probeRedis(connection: Extract<Connection, { mode: "distributed" }>, timeoutMs: number): Promise<string | undefined> {
+/** Why Redis did not answer (the refusal, when it refused the credentials or certificate), or `undefined` when it did. */
+async function probeRedis(
+  connection: Extract<Connection, { mode: "distributed" }>,
+  timeoutMs: number,
+): Promise<string | ConnectionSecurityError | undefined> {
   const url = connection.redisUrl;
   const client = new Redis(url, {
     ...redisSecurityOptions(connection.redisSecurity),
@@ -304,7 +323,7 @@ async function probeRedis(connection: Extract<Connection, { mode: "distributed" 
     );
     return undefined;
   } catch (e) {
-    return redisSecurityError(cause ?? e, redactUrl(url))?.message ?? reason(cause ?? e);
+    return redisSecurityError(cause ?? e, redactUrl(url)) ?? reason(cause ?? e);
   } finally {
     client.disconnect();
   }

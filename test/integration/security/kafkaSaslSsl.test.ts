@@ -3,9 +3,12 @@
 // each SASL mechanism, and the failures a misconfigured client must get at once and by name — a
 // wrong password, a CA that did not sign the broker's certificate, a user without ACLs.
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { Annotation, StateGraph } from "@langchain/langgraph";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
 import { KafkaTransport, type KafkaTransportOptions } from "../../../adapters/kafka/KafkaTransport.js";
 import type { KafkaSaslOptions } from "../../../adapters/kafka/kafkaSecurity.js";
 import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
@@ -13,18 +16,28 @@ import { isConnectionSecurityError, type ConnectionSecurityError } from "../../.
 import { createFabric, type Fabric } from "../../../src/fabric.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
+import { startRedisServer, type RedisServerHandle } from "../../support/redisServers.js";
 import { ACL_PREFIX, BROKER_USERS, startSecureKafkaBroker, type SecureKafkaBroker } from "../../support/secureKafkaBroker.js";
 import { kafkaTransportOptions, redisUrl } from "../../support/services.js";
 import { makeTestCertificates, type TestCertificates } from "../../support/testCertificates.js";
 
 let certs: TestCertificates;
 let broker: SecureKafkaBroker;
+/** A TLS-only redis-server with an ACL user, for the fabric configured from the environment. */
+let redisTls: RedisServerHandle;
+const REDIS_TLS_PORT = 16381; // 16380-16389 are the security tests'
+const REDIS_USER = { username: "fabric", password: "fabric-redis-secret-3c9" };
 const prefixes: string[] = [];
 const fabrics: Fabric[] = [];
 
 beforeAll(async () => {
   certs = await makeTestCertificates();
   broker = await startSecureKafkaBroker(certs);
+  redisTls = await startRedisServer({
+    port: REDIS_TLS_PORT,
+    tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile },
+    args: ["--user", "default", "off", "--user", REDIS_USER.username, "on", `>${REDIS_USER.password}`, "~*", "&*", "+@all"],
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -33,6 +46,7 @@ afterAll(async () => {
   for (const p of prefixes) await deleteByPrefix(redis, p);
   await redis.quit();
   // Undefined when beforeAll failed midway.
+  await (redisTls as RedisServerHandle | undefined)?.stop();
   await (broker as SecureKafkaBroker | undefined)?.stop();
   (certs as TestCertificates | undefined)?.remove();
 }, 60_000);
@@ -147,6 +161,57 @@ describe("Kafka over SASL_SSL", () => {
       degradation: "fallback", // an outage would fall back to in-process; a wrong password must not
     }).catch((e: unknown) => e);
     await state.close();
+    expect(isConnectionSecurityError(error)).toBe(true);
+    expect((error as ConnectionSecurityError).failure).toBe("authentication");
+  });
+
+  it("is what createFabricFromEnv builds from KAFKA_SSL_CA_FILE, KAFKA_SASL_* and a rediss:// REDIS_URL with REDIS_TLS_CA_FILE", async () => {
+    const prefix = newPrefix();
+    const passwordFile = path.join(certs.dir, "kafka-password");
+    writeFileSync(passwordFile, `${BROKER_USERS.alice.password}\n`);
+    // The run's own settings (e.g. message signing) first, as a child process would inherit them.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KAFKA_BROKERS: broker.saslSslBrokers.join(","),
+      KAFKA_SSL_CA_FILE: certs.caFile,
+      KAFKA_SASL_MECHANISM: "scram-sha-512",
+      KAFKA_SASL_USERNAME: BROKER_USERS.alice.username,
+      KAFKA_SASL_PASSWORD_FILE: passwordFile,
+      REDIS_URL: `rediss://${REDIS_USER.username}:${REDIS_USER.password}@127.0.0.1:${REDIS_TLS_PORT}`,
+      REDIS_TLS_CA_FILE: certs.caFile,
+      FABRIC_PREFIX: prefix,
+    };
+    const options = {
+      logger: silentLogger,
+      monitors: false as const,
+      registryOptions: { heartbeatIntervalMs: 300 },
+      kafka: { requestPartitions: 2, replyPartitions: 2 },
+    };
+    const worker = await createFabricFromEnv(options, env);
+    fabrics.push(worker);
+    const caller = await createFabricFromEnv(options, env);
+    fabrics.push(caller);
+    await worker.serve(builder, { nodes: ["double"] });
+    const graph = caller.distribute(builder, { nodes: ["double"] }).compile();
+    expect((await graph.invoke({ n: 5 }, { configurable: { thread_id: `env-${prefix}` } })).n).toBe(10);
+    expect(caller.state).toBeInstanceOf(RedisStateStore);
+  });
+
+  it("makes createFabricFromEnv fail with the security error when KAFKA_SASL_PASSWORD is wrong", { timeout: 30_000 }, async () => {
+    const error = await createFabricFromEnv(
+      { logger: silentLogger, monitors: false },
+      {
+        ...process.env,
+        KAFKA_BROKERS: broker.saslSslBrokers.join(","),
+        KAFKA_SSL_CA_FILE: certs.caFile,
+        KAFKA_SASL_MECHANISM: "scram-sha-256",
+        KAFKA_SASL_USERNAME: BROKER_USERS.alice.username,
+        KAFKA_SASL_PASSWORD: "wrong",
+        REDIS_URL: `rediss://${REDIS_USER.username}:${REDIS_USER.password}@127.0.0.1:${REDIS_TLS_PORT}`,
+        REDIS_TLS_CA_FILE: certs.caFile,
+        FABRIC_PREFIX: newPrefix(),
+      },
+    ).catch((e: unknown) => e);
     expect(isConnectionSecurityError(error)).toBe(true);
     expect((error as ConnectionSecurityError).failure).toBe("authentication");
   });
