@@ -2,9 +2,11 @@
 // certificates are made for this run: a graph's node called across two fabrics over SASL_SSL,
 // each SASL mechanism, and the failures a misconfigured client must get at once and by name — a
 // wrong password, a CA that did not sign the broker's certificate, a user without ACLs.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Annotation, StateGraph } from "@langchain/langgraph";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -215,4 +217,50 @@ describe("Kafka over SASL_SSL", () => {
     expect(isConnectionSecurityError(error)).toBe(true);
     expect((error as ConnectionSecurityError).failure).toBe("authentication");
   });
+
+  it("is what the CLI connects to with --kafka-ca, --kafka-sasl-* and --redis-ca; a wrong password exits 3 saying so", async () => {
+    const goodFile = path.join(certs.dir, "cli-password");
+    const badFile = path.join(certs.dir, "cli-wrong-password");
+    writeFileSync(goodFile, `${BROKER_USERS.alice.password}\n`);
+    writeFileSync(badFile, "wrong\n");
+    const args = (passwordFile: string): string[] => [
+      "status",
+      "--json",
+      "--kafka",
+      broker.saslSslBrokers.join(","),
+      "--kafka-ca",
+      certs.caFile,
+      "--kafka-sasl-mechanism",
+      "scram-sha-256",
+      "--kafka-sasl-username",
+      BROKER_USERS.alice.username,
+      "--kafka-sasl-password-file",
+      passwordFile,
+      "--redis",
+      `rediss://${REDIS_USER.username}:${REDIS_USER.password}@127.0.0.1:${REDIS_TLS_PORT}`,
+      "--redis-ca",
+      certs.caFile,
+      "--prefix",
+      newPrefix(),
+    ];
+    const [ok, refused] = await Promise.all([runCli(args(goodFile)), runCli(args(badFile))]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ nodes: [] });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/refused to authenticate this client as user "alice" \(scram-sha-256\)/);
+    expect(refused.stderr).not.toContain(BROKER_USERS.alice.password);
+  });
 });
+
+/** Runs the CLI from source to completion, without the test run's service addresses. */
+function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = fileURLToPath(new URL("../../../cli/main.ts", import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, FABRIC_LOG_LEVEL: "error" };
+  delete env.KAFKA_BROKERS;
+  delete env.REDIS_URL;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", cli, ...args], { env, timeout: 90_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
+    });
+  });
+}
