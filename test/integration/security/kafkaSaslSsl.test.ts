@@ -1,13 +1,21 @@
 // Kafka over TLS with SASL, on a private broker (test/support/secureKafkaBroker.ts) whose
-// certificates are made for this run: a graph's node called across two fabrics over SASL_SSL,
-// each SASL mechanism, and the failures a misconfigured client must get at once and by name — a
+// certificates are made for this run: a graph's node called across two fabrics over SASL_SSL
+// (built from options, and by createFabricFromEnv with a TLS Redis beside), each SASL mechanism, a
+// GraphChannel, the CLI, and the failures a misconfigured client must get at once and by name — a
 // wrong password, a CA that did not sign the broker's certificate, a user without ACLs.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Annotation, StateGraph } from "@langchain/langgraph";
+import { Annotation, MemorySaver, StateGraph } from "@langchain/langgraph";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { GraphChannel } from "../../../adapters/kafka/GraphChannel.js";
+import {
+  decodeGraphChannelOutput,
+  encodeGraphChannelInput,
+  type GraphChannelOutput,
+} from "../../../adapters/kafka/graphChannelMessages.js";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
@@ -249,6 +257,47 @@ describe("Kafka over SASL_SSL", () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/refused to authenticate this client as user "alice" \(scram-sha-256\)/);
     expect(refused.stderr).not.toContain(BROKER_USERS.alice.password);
+  });
+
+  it("runs a GraphChannel over SASL_SSL (its consumer, producer and admin all authenticate)", async () => {
+    const prefix = newPrefix();
+    const channel = new GraphChannel({
+      graph: builder.compile({ checkpointer: new MemorySaver() }),
+      brokers: broker.saslSslBrokers,
+      ssl: { ca: certs.ca },
+      sasl: alice256,
+      groupId: `${prefix}.channel`,
+      inputTopic: `${prefix}.in`,
+      outputTopic: `${prefix}.out`,
+      partitions: 1,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 300,
+      maxWaitTimeMs: 50,
+      logger: silentLogger,
+    });
+    // The test's own producer and reader use the PLAINTEXT listener (its super user).
+    const admin = new Kafka({ clientId: "channel-test", brokers: broker.plaintextBrokers, logLevel: logLevel.NOTHING });
+    const producer = admin.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const reader = admin.consumer({ groupId: `${prefix}.reader`, maxWaitTimeInMs: 50 });
+    try {
+      await channel.start();
+      const outputs: GraphChannelOutput[] = [];
+      await reader.connect();
+      await reader.subscribe({ topic: `${prefix}.out`, fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) => void outputs.push(await decodeGraphChannelOutput(message.value ?? Buffer.alloc(0))),
+      });
+      await producer.connect();
+      await producer.send({ topic: `${prefix}.in`, messages: [{ key: "t1", value: await encodeGraphChannelInput({ input: { n: 4 } }) }] });
+      const t0 = Date.now();
+      while (!outputs.some((o) => o.type === "result") && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
+      const result = outputs.find((o) => o.type === "result");
+      expect(result).toMatchObject({ type: "result", values: { n: 8 } });
+    } finally {
+      await channel.stop(1000);
+      await reader.disconnect();
+      await producer.disconnect();
+    }
   });
 });
 
