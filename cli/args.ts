@@ -16,13 +16,28 @@ export const CONNECTION_FLAGS = {
   kafka: { type: "string" },
   redis: { type: "string" },
   prefix: { type: "string" },
+  "kafka-ssl": { type: "boolean" },
+  "kafka-ca": { type: "string" },
+  "kafka-sasl-mechanism": { type: "string" },
+  "kafka-sasl-username": { type: "string" },
+  "kafka-sasl-password-file": { type: "string" },
+  "redis-ca": { type: "string" },
 } as const satisfies FlagSpec;
 
 /** Help text of {@link CONNECTION_FLAGS}. */
 export const CONNECTION_HELP = `Connection (flags win over the environment; neither means embedded):
   --kafka <host:port,…>   Kafka bootstrap brokers            (env KAFKA_BROKERS)
   --redis <url>           Redis URL, redis://host:6379       (env REDIS_URL)
-  --prefix <name>         prefix of topics, groups and keys  (env FABRIC_PREFIX; default: the adapters')`;
+  --prefix <name>         prefix of topics, groups and keys  (env FABRIC_PREFIX; default: the adapters')
+Connection security (default: plaintext, no authentication; see docs/security.md):
+  --kafka-ssl                          TLS to the brokers                  (env KAFKA_SSL=1)
+  --kafka-ca <file>                    CA of the brokers' certificates     (env KAFKA_SSL_CA_FILE; implies TLS)
+  --kafka-sasl-mechanism <m>           scram-sha-256|scram-sha-512|plain   (env KAFKA_SASL_MECHANISM)
+  --kafka-sasl-username <user>         SASL user                           (env KAFKA_SASL_USERNAME)
+  --kafka-sasl-password-file <file>    file holding its password           (env KAFKA_SASL_PASSWORD_FILE or KAFKA_SASL_PASSWORD)
+  --redis-ca <file>                    CA of Redis's certificate           (env REDIS_TLS_CA_FILE; TLS: a rediss:// URL)
+  Client certificates, user names and passwords of Redis: REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE, the URL
+  (rediss://user:password@host:port) or REDIS_USERNAME, REDIS_PASSWORD(_FILE); of Kafka: KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.`;
 
 /**
  * Parses `argv` against `options`.

@@ -11,8 +11,25 @@ import { hostname } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import { Redis } from "ioredis";
 import { kafkaBrokersFromEnv, KafkaTransport } from "../adapters/kafka/index.js";
+import { kafkaSecurityConfig, kafkaSecurityError, resolveKafkaSecurity } from "../adapters/kafka/kafkaSecurity.js";
+import { KAFKA_SECURITY_ENV, kafkaSecurityFromEnv, type KafkaSecurityEnv } from "../adapters/kafka/kafkaSecurityFromEnv.js";
 import { RedisStateStore } from "../adapters/redis/index.js";
-import { createFabric, InMemoryTransport, type Fabric, type FabricConfig, type Logger } from "../src/index.js";
+import {
+  REDIS_SECURITY_ENV,
+  redisSecurityError,
+  redisSecurityFromEnv,
+  redisSecurityOptions,
+  type RedisSecurityOptions,
+} from "../adapters/redis/redisSecurity.js";
+import {
+  createFabric,
+  InMemoryTransport,
+  isConfigurationError,
+  type ConnectionSecurityError,
+  type Fabric,
+  type FabricConfig,
+  type Logger,
+} from "../src/index.js";
 import { CliError, EXIT, SERVICES_HINT } from "./cliError.js";
 
 /** The flags every command that connects accepts. */
@@ -23,6 +40,18 @@ export interface ConnectionFlags {
   redis?: string | undefined;
   /** Prefix of Kafka topics and groups and of Redis keys, so several fabrics can share the servers. */
   prefix?: string | undefined;
+  /** TLS to the brokers (`KAFKA_SSL=1`). */
+  "kafka-ssl"?: boolean | undefined;
+  /** CA file of the brokers' certificates (`KAFKA_SSL_CA_FILE`). */
+  "kafka-ca"?: string | undefined;
+  /** SASL mechanism (`KAFKA_SASL_MECHANISM`). */
+  "kafka-sasl-mechanism"?: string | undefined;
+  /** SASL user (`KAFKA_SASL_USERNAME`). */
+  "kafka-sasl-username"?: string | undefined;
+  /** File holding the SASL password (`KAFKA_SASL_PASSWORD_FILE`); never the password itself, which `ps` would show. */
+  "kafka-sasl-password-file"?: string | undefined;
+  /** CA file of Redis's certificate (`REDIS_TLS_CA_FILE`). */
+  "redis-ca"?: string | undefined;
 }
 
 /** A resolved connection: in this process only, or Kafka plus Redis. */
@@ -36,6 +65,12 @@ export type Connection =
       redisUrl: string;
       /** Topic and key prefix; `undefined` keeps the adapters' defaults (`lgf` topics, `fabric` keys). */
       prefix: string | undefined;
+      /** TLS and SASL of the Kafka clients; absent or empty: plaintext. */
+      kafkaSecurity?: KafkaSecurityEnv;
+      /** TLS and ACL user of the Redis clients beyond the URL's, if any. */
+      redisSecurity?: RedisSecurityOptions | undefined;
+      /** The security variables, flags folded in, for child processes (a worker started by the demo). */
+      securityEnv?: Record<string, string>;
     };
 
 /** A fabric opened by {@link openFabric}, with what it took to close it. */
@@ -93,7 +128,49 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   if (prefix !== undefined && !/^[a-zA-Z0-9._-]{1,100}$/.test(prefix)) {
     throw new CliError(`--prefix: "${prefix}" must be 1-100 characters of [a-zA-Z0-9._-]`, { exitCode: EXIT.usage });
   }
-  return { mode: "distributed", brokers: brokers ?? [], redisUrl: redis.trim(), prefix: prefix === "" ? undefined : prefix };
+  const securityEnv = securityVariables(flags, env);
+  let kafkaSecurity: KafkaSecurityEnv;
+  let redisSecurity: RedisSecurityOptions | undefined;
+  try {
+    kafkaSecurity = kafkaSecurityFromEnv(securityEnv);
+    redisSecurity = redisSecurityFromEnv(securityEnv);
+  } catch (e) {
+    if (!isConfigurationError(e)) throw e;
+    throw new CliError(e.message, { exitCode: EXIT.usage });
+  }
+  return {
+    mode: "distributed",
+    brokers: brokers ?? [],
+    redisUrl: redis.trim(),
+    prefix: prefix === "" ? undefined : prefix,
+    kafkaSecurity,
+    redisSecurity,
+    securityEnv,
+  };
+}
+
+/** The `KAFKA_SSL*`, `KAFKA_SASL_*` and `REDIS_*` security variables of `env`, with the flags' values over them. */
+function securityVariables(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Record<string, string> {
+  const names = [...Object.keys(KAFKA_SECURITY_ENV), ...Object.keys(REDIS_SECURITY_ENV)];
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== "") out[name] = value;
+  }
+  const fromFlags: Record<string, string | undefined> = {
+    KAFKA_SSL: flags["kafka-ssl"] === true ? "1" : undefined,
+    KAFKA_SSL_CA_FILE: flags["kafka-ca"],
+    KAFKA_SASL_MECHANISM: flags["kafka-sasl-mechanism"],
+    KAFKA_SASL_USERNAME: flags["kafka-sasl-username"],
+    KAFKA_SASL_PASSWORD_FILE: flags["kafka-sasl-password-file"],
+    REDIS_TLS_CA_FILE: flags["redis-ca"],
+  };
+  for (const [name, value] of Object.entries(fromFlags)) {
+    if (value === undefined) continue;
+    out[name] = value;
+    if (name === "KAFKA_SASL_PASSWORD_FILE") delete out.KAFKA_SASL_PASSWORD; // the flag wins over an inline password
+  }
+  return out;
 }
 
 /** One line for people: where a connection points (the Redis password, if any, hidden). */
@@ -110,12 +187,17 @@ export function describeConnection(connection: Connection): string {
  */
 export async function probeServices(connection: Connection, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
   if (connection.mode === "embedded") return;
-  const [kafka, redis] = await Promise.all([probeKafka(connection.brokers, timeoutMs), probeRedis(connection.redisUrl, timeoutMs)]);
-  const failures = [
-    ...(kafka === undefined ? [] : [`Kafka at ${connection.brokers.join(",")} is unreachable: ${kafka}`]),
-    ...(redis === undefined ? [] : [`Redis at ${redactUrl(connection.redisUrl)} is unreachable: ${redis}`]),
-  ];
-  if (failures.length > 0) throw new CliError(failures.join("; "), { hint: SERVICES_HINT, exitCode: EXIT.unavailable });
+  const [kafka, redis] = await Promise.all([probeKafka(connection, timeoutMs), probeRedis(connection, timeoutMs)]);
+  const line = (service: string, where: string, failure: string | ConnectionSecurityError | undefined): string[] =>
+    failure === undefined ? [] : [typeof failure === "string" ? `${service} at ${where} is unreachable: ${failure}` : failure.message];
+  const failures = [...line("Kafka", connection.brokers.join(","), kafka), ...line("Redis", redactUrl(connection.redisUrl), redis)];
+  // A refused password or certificate needs its own hint: starting the services would not help.
+  const hints = [kafka, redis].flatMap((f) => (typeof f === "object" && f.hint !== undefined ? [f.hint] : []));
+  if (failures.length > 0)
+    throw new CliError(failures.join("; "), {
+      hint: hints.length > 0 ? hints.join("; ") : SERVICES_HINT,
+      exitCode: EXIT.unavailable,
+    });
 }
 
 /**
@@ -145,11 +227,15 @@ export async function openFabric(
       options.observer === true
         ? new InMemoryTransport({ logger: config.logger, callerId: `observer-${hostname()}-${process.pid}` })
         : new KafkaTransport({
+            ...connection.kafkaSecurity,
             brokers: connection.brokers,
             logger: config.logger,
             ...(prefix === undefined ? {} : { topicPrefix: prefix }),
           });
-    state = RedisStateStore.fromUrl(connection.redisUrl, prefix === undefined ? {} : { keyPrefix: prefix });
+    state = RedisStateStore.fromUrl(connection.redisUrl, {
+      ...connection.redisSecurity,
+      ...(prefix === undefined ? {} : { keyPrefix: prefix }),
+    });
     const fabric = await createFabric({ ...config, transport, state });
     const opened = state;
     return {
@@ -178,11 +264,17 @@ export function redactUrl(url: string): string {
   );
 }
 
-/** Why Kafka did not answer, or `undefined` when it did. */
-async function probeKafka(brokers: string[], timeoutMs: number): Promise<string | undefined> {
+/** Why Kafka did not answer (the refusal, when it refused the credentials or certificate), or `undefined` when it did. */
+async function probeKafka(
+  connection: Extract<Connection, { mode: "distributed" }>,
+  timeoutMs: number,
+): Promise<string | ConnectionSecurityError | undefined> {
+  const { brokers } = connection;
+  const security = resolveKafkaSecurity(connection.kafkaSecurity?.ssl, connection.kafkaSecurity?.sasl);
   const admin = new Kafka({
     clientId: "langgraph-fabric-probe",
     brokers,
+    ...kafkaSecurityConfig(security),
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
@@ -198,15 +290,20 @@ async function probeKafka(brokers: string[], timeoutMs: number): Promise<string 
     );
     return undefined;
   } catch (e) {
-    return reason(e);
+    return kafkaSecurityError(e, { brokers, security }) ?? reason(e);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
-/** Why Redis did not answer, or `undefined` when it did. */
-async function probeRedis(url: string, timeoutMs: number): Promise<string | undefined> {
+/** Why Redis did not answer (the refusal, when it refused the credentials or certificate), or `undefined` when it did. */
+async function probeRedis(
+  connection: Extract<Connection, { mode: "distributed" }>,
+  timeoutMs: number,
+): Promise<string | ConnectionSecurityError | undefined> {
+  const url = connection.redisUrl;
   const client = new Redis(url, {
+    ...redisSecurityOptions(connection.redisSecurity),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -226,7 +323,7 @@ async function probeRedis(url: string, timeoutMs: number): Promise<string | unde
     );
     return undefined;
   } catch (e) {
-    return reason(cause ?? e);
+    return redisSecurityError(cause ?? e, redactUrl(url)) ?? reason(cause ?? e);
   } finally {
     client.disconnect();
   }

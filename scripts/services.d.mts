@@ -44,3 +44,15 @@ export function servicesStatus(): Promise<{
   redis: ServiceStatus & { url: string };
   kafka: ServiceStatus & { brokers: string[]; clusterId: string | null };
 }>;
+
+/** The Java classpath (`<dir>/*`) of the Kafka broker jars, fetched with mvn when missing. */
+export function kafkaClasspath(): Promise<string>;
+
+/**
+ * Polls `brokers` (plaintext) until they answer describeCluster and the group coordinator is
+ * loaded; `gone` says why the broker can no longer come up (or null while it may).
+ */
+export function waitForKafka(
+  brokers: string[],
+  gone: () => string | null,
+): Promise<{ ready: true; clusterId: string } | { ready: false; reason: string }>;

@@ -267,7 +267,7 @@ async function groupCoordinatorReady(/** @type {string[]} */ brokers) {
  * @param {() => string | null} gone why the broker can no longer come up, or null while it may
  * @returns {Promise<{ ready: true, clusterId: string } | { ready: false, reason: string }>}
  */
-async function waitForKafka(brokers, gone) {
+export async function waitForKafka(brokers, gone) {
   const t0 = Date.now();
   let clusterId = "";
   let last = "no answer yet";
@@ -307,6 +307,16 @@ export function portOpen(/** @type {number} */ port) {
 }
 
 // ---- Kafka: install, configure, format, start --------------------------------------------------
+
+/**
+ * The Java classpath of the Kafka broker and its tools, after fetching the jars when missing; for
+ * tests that run a broker of their own (another listener setup, other ports) from the same jars.
+ * @returns {Promise<string>}
+ */
+export async function kafkaClasspath() {
+  await ensureJars();
+  return CLASSPATH;
+}
 
 /** Downloads the broker jars unless this version's are already there (mvn: about 10 s). Not concurrency-safe: call it once before starting several nodes. */
 export async function ensureJars() {

@@ -433,3 +433,33 @@ export class AllocationContentionError extends FabricError {
 /** True if `e` is an {@link AllocationContentionError}. */
 export const isAllocationContentionError = (e: unknown): e is AllocationContentionError =>
   isFabricError(e) && e.code === "ALLOCATION_CONTENTION";
+
+/** Which server a {@link ConnectionSecurityError} is about. */
+export type SecuredService = "kafka" | "redis";
+
+/**
+ * What a {@link ConnectionSecurityError} says failed: the credentials (`authentication`), the
+ * server's certificate (`certificate`: not signed by a trusted CA, or not for this host), the TLS
+ * handshake itself (`tls`: e.g. TLS spoken to a plaintext port), or the permissions of an
+ * authenticated user (`authorization`: a Kafka ACL or Redis ACL refused an operation).
+ */
+export type ConnectionSecurityFailure = "authentication" | "certificate" | "tls" | "authorization";
+
+/**
+ * Kafka or Redis refused this process's credentials, certificate or permissions. Unlike an outage
+ * it does not go away by retrying: the configuration (password, CA, ACLs) must change, so it is
+ * reported at once rather than after a client's retry loop.
+ */
+export class ConnectionSecurityError extends FabricError {
+  /** The server that refused. */
+  readonly service: SecuredService;
+  /** What was refused. */
+  readonly failure: ConnectionSecurityFailure;
+  constructor(service: SecuredService, failure: ConnectionSecurityFailure, message: string, options?: FabricErrorOptions) {
+    super("CONNECTION_SECURITY", message, options);
+    this.service = service;
+    this.failure = failure;
+  }
+}
+/** True if `e` is a {@link ConnectionSecurityError}. */
+export const isConnectionSecurityError = (e: unknown): e is ConnectionSecurityError => isFabricError(e) && e.code === "CONNECTION_SECURITY";

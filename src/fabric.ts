@@ -408,7 +408,8 @@ export class Fabric {
 /**
  * Creates and starts a fabric. `createFabric()` with no arguments is the embedded default. When
  * the given transport or state store cannot be reached, `degradation` decides: throw
- * `FabricUnavailableError` (default) or fall back to in-process ones with a warning.
+ * `FabricUnavailableError` (default) or fall back to in-process ones with a warning. A server that
+ * refuses the credentials, certificate or permissions throws `ConnectionSecurityError` in both modes.
  */
 export async function createFabric(config: FabricConfig = {}): Promise<Fabric> {
   if (typeof config !== "object") throw new ConfigurationError("createFabric expects an options object");

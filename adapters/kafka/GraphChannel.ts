@@ -34,6 +34,7 @@ import {
 } from "./graphChannelOptions.js";
 import { GraphRunTimeoutError, runChannelJob, type ChannelJob, type ChannelRunContext, type ChannelRunOutcome } from "./graphChannelRun.js";
 import { kafkaLogCreator } from "./kafkaLogger.js";
+import { checkKafkaSecurity, kafkaSecurityConfig, kafkaSecurityError, warnAboutPlainSasl } from "./kafkaSecurity.js";
 import type { OffsetTracker } from "./OffsetTracker.js";
 import { ChannelPartitions, type ChannelEntry } from "./ChannelPartitions.js";
 import { newCounters, type GraphChannelStatus } from "./graphChannelStatus.js";
@@ -76,11 +77,13 @@ export class GraphChannel {
     patchKafkajsIdleLoop();
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:channel" });
     this.parts = new ChannelPartitions(this.o.inputTopic, this.logger);
+    if (this.o.kafka === undefined) warnAboutPlainSasl(this.o.security, this.logger);
     this.kafka =
       this.o.kafka ??
       new Kafka({
         clientId: this.o.clientId,
         brokers: this.o.brokers ?? [],
+        ...kafkaSecurityConfig(this.o.security),
         logLevel: process.env.FABRIC_LOG_LEVEL === "debug" ? logLevel.INFO : logLevel.WARN,
         logCreator: kafkaLogCreator(this.logger),
       });
@@ -119,7 +122,12 @@ export class GraphChannel {
     const admin = this.kafka.admin();
     let output: ChannelOutput | undefined;
     let consumer: Connection["consumer"] | undefined;
+    const context = { brokers: o.brokers ?? [], security: o.security };
     try {
+      if (o.kafka === undefined && (o.security.ssl !== undefined || o.security.sasl !== undefined)) {
+        // See checkKafkaSecurity: an untrusted certificate would otherwise be retried for tens of seconds.
+        await checkKafkaSecurity({ clientId: o.clientId, brokers: context.brokers, ...kafkaSecurityConfig(o.security) }, context, 10_000);
+      }
       await admin.connect();
       let outputPartitions: number;
       if (o.createTopics) {
@@ -180,6 +188,8 @@ export class GraphChannel {
       await consumer?.disconnect().catch(() => undefined);
       await output?.close(0).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+      const security = kafkaSecurityError(error, context);
+      if (security) throw security;
       throw new TransportError(`GraphChannel of group "${o.groupId}" could not start`, {
         cause: error,
         hint: `check the brokers (${(o.brokers ?? []).join(",") || "given Kafka client"}) and that ${o.inputTopic} and ${o.outputTopic} exist or createTopics is on`,

@@ -30,6 +30,8 @@ import { KafkaReplica } from "./KafkaReplica.js";
 import { KAFKA_TRANSPORT_DEFAULTS, resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from "./kafkaDefaults.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { kafkaLogCreator } from "./kafkaLogger.js";
+import { checkKafkaSecurity, kafkaSecurityConfig, kafkaSecurityError, warnAboutPlainSasl } from "./kafkaSecurity.js";
+import { kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
 import { NoticeChannel } from "./NoticeChannel.js";
 import { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 import { patchKafkajsPausedWait } from "./patchKafkajsPausedWait.js";
@@ -84,20 +86,25 @@ export class KafkaTransport implements Transport {
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:kafka" });
     this.codec = new EnvelopeCodec({ maxMessageBytes: this.o.maxMessageBytes, signingKey: this.o.signingKey });
     this.pending = new PendingCalls(this.o.now, this.logger);
+    if (this.o.kafka === undefined) warnAboutPlainSasl(this.o.security, this.logger);
     this.kafka =
       this.o.kafka ??
       new Kafka({
         clientId: this.o.clientId,
         brokers: this.o.brokers ?? [],
+        ...kafkaSecurityConfig(this.o.security),
         logLevel: process.env.FABRIC_LOG_LEVEL === "debug" ? logLevel.INFO : logLevel.WARN,
         logCreator: kafkaLogCreator(this.logger),
       });
   }
 
   /**
-   * A transport on the brokers named by `KAFKA_BROKERS` (comma-separated `host:port`).
+   * A transport on the brokers named by `KAFKA_BROKERS` (comma-separated `host:port`), with the TLS
+   * and SASL settings of `KAFKA_SSL*` and `KAFKA_SASL_*` (see `kafkaSecurityFromEnv`); `ssl` and
+   * `sasl` given in `options` win over the environment.
    *
-   * @throws ConfigurationError when `KAFKA_BROKERS` is unset or malformed.
+   * @throws ConfigurationError when `KAFKA_BROKERS` is unset or malformed, or a security variable is
+   *   malformed or names a file that cannot be read.
    */
   static fromEnv(options: Omit<KafkaTransportOptions, "brokers"> = {}, env: NodeJS.ProcessEnv = process.env): KafkaTransport {
     const brokers = kafkaBrokersFromEnv(env);
@@ -105,7 +112,7 @@ export class KafkaTransport implements Transport {
       throw new ConfigurationError("KAFKA_BROKERS is not set", {
         hint: 'set KAFKA_BROKERS="host:9092,…" (or pass brokers to new KafkaTransport)',
       });
-    return new KafkaTransport({ ...options, brokers });
+    return new KafkaTransport({ ...kafkaSecurityFromEnv(env), ...options, brokers });
   }
 
   /** Reply partition of this caller (diagnostic; tests use it). */
@@ -186,6 +193,8 @@ export class KafkaTransport implements Transport {
       await replica.start();
     } catch (error) {
       await replica.stop().catch(() => undefined);
+      const security = kafkaSecurityError(error, { brokers: this.o.brokers ?? [], security: this.o.security });
+      if (security) throw security;
       throw new TransportError(`replica ${options.replicaId} of node "${node}" could not join its group`, { cause: error });
     }
     return replica;
@@ -237,8 +246,20 @@ export class KafkaTransport implements Transport {
   }
 
   private async connect(): Promise<void> {
+    const context = { brokers: this.o.brokers ?? [], security: this.o.security };
+    if (this.o.kafka === undefined && (this.o.security.ssl !== undefined || this.o.security.sasl !== undefined)) {
+      await checkKafkaSecurity(
+        { clientId: this.o.clientId, brokers: context.brokers, ...kafkaSecurityConfig(this.o.security) },
+        context,
+        KAFKA_TRANSPORT_DEFAULTS.securityCheckTimeoutMs,
+      );
+    }
     const admin = this.kafka.admin();
-    await admin.connect();
+    try {
+      await admin.connect();
+    } catch (error) {
+      throw kafkaSecurityError(error, context) ?? error;
+    }
     let producer: Producer | undefined;
     let replies: TailConsumer | undefined;
     try {
@@ -290,6 +311,8 @@ export class KafkaTransport implements Transport {
       await replies?.stop().catch(() => undefined);
       await producer?.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+      const security = kafkaSecurityError(error, context);
+      if (security) throw security;
       throw new TransportError("could not connect to Kafka", {
         cause: error,
         hint: `check the brokers (${(this.o.brokers ?? []).join(",") || "given Kafka client"})`,

@@ -12,9 +12,11 @@ import { ConfigurationError } from "../../src/errors.js";
 import { createFabric, type Fabric, type FabricConfig } from "../../src/fabric.js";
 import { redisConnectionFromEnv } from "../redis/redisConnectionFromEnv.js";
 import { RedisStateStore } from "../redis/RedisStateStore.js";
+import { redisSecurityFromEnv } from "../redis/redisSecurity.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 import { KafkaTransport } from "./KafkaTransport.js";
 import type { KafkaTransportOptions } from "./kafkaDefaults.js";
+import { kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
 
 /** Options of {@link createFabricFromEnv}: the fabric's own, plus options of the transport it builds. */
 export interface FabricFromEnvOptions extends Omit<FabricConfig, "transport" | "state" | "closeState"> {
@@ -36,6 +38,10 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  *   `REDIS_SENTINEL_PASSWORD`);
  * - `FABRIC_PREFIX` (optional): the topic prefix and the key prefix, so several fabrics can share
  *   one broker and one Redis;
+ * - `KAFKA_SSL`, `KAFKA_SSL_CA_FILE`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
+ *   `KAFKA_SASL_PASSWORD(_FILE)`… (optional): TLS and SASL to the brokers (`kafkaSecurityFromEnv`;
+ *   `kafka.ssl` / `kafka.sasl` in `options` win); a `rediss://user:password@…` URL and
+ *   `REDIS_TLS_CA_FILE`… (optional): TLS and an ACL user for Redis (`redisSecurityFromEnv`);
  * - neither variable: the embedded default, as `createFabric()`.
  *
  * ```ts
@@ -69,11 +75,15 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
   }
   const transport = new KafkaTransport({
     ...(config.logger ? { logger: config.logger } : {}),
+    ...kafkaSecurityFromEnv(env),
     ...kafkaOptions,
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
   });
-  const state = new RedisStateStore(redis.connection, prefix === undefined ? {} : { keyPrefix: prefix });
+  const state = new RedisStateStore(redis.connection, {
+    ...redisSecurityFromEnv(env),
+    ...(prefix === undefined ? {} : { keyPrefix: prefix }),
+  });
   try {
     const fabric = await createFabric({ ...config, transport, state, closeState: true });
     // Degradation "fallback" replaced an unreachable Redis: this store is not used, let it go.

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
+import { isKafkaAuthorizationFailure } from "./kafkaSecurity.js";
 
 /** Tries (about 15 s in all) for a new topic's partitions to be served. */
 const TOPIC_READY_ATTEMPTS = 40;
@@ -22,7 +23,7 @@ export async function ensureTopic(admin: Admin, topic: string, partitions: numbe
       created = true;
       return (await admin.fetchTopicOffsets(topic)).length;
     } catch (error) {
-      if (attempt >= TOPIC_READY_ATTEMPTS) throw error;
+      if (attempt >= TOPIC_READY_ATTEMPTS || isKafkaAuthorizationFailure(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)).unref());
     }
   }
@@ -34,7 +35,7 @@ export async function topicPartitionCount(admin: Admin, topic: string): Promise<
     try {
       return (await admin.fetchTopicOffsets(topic)).length;
     } catch (error) {
-      if (attempt >= TOPIC_READY_ATTEMPTS) throw error;
+      if (attempt >= TOPIC_READY_ATTEMPTS || isKafkaAuthorizationFailure(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)).unref());
     }
   }

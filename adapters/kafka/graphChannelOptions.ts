@@ -9,6 +9,7 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type { Kafka } from "kafkajs";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../src/transport/envelope.js";
 import type { Logger } from "../../src/observability/logger.js";
+import { resolveKafkaSecurity, type KafkaSaslOptions, type KafkaSecurity, type KafkaTlsOptions } from "./kafkaSecurity.js";
 
 /** The config `GraphChannel` passes to each run. */
 export interface ChannelRunConfig extends RunnableConfig {
@@ -35,6 +36,10 @@ export interface GraphChannelOptions {
   brokers?: string[];
   /** An existing kafkajs client to use instead of building one from {@link brokers}. */
   kafka?: Kafka;
+  /** TLS to the brokers, as `KafkaTransportOptions.ssl`. Default: plaintext. Ignored when {@link kafka} is given. */
+  ssl?: boolean | KafkaTlsOptions;
+  /** SASL credentials, as `KafkaTransportOptions.sasl`. Default: none. Ignored when {@link kafka} is given. */
+  sasl?: KafkaSaslOptions;
   /** kafkajs client id (broker logs, quotas). Default `"langgraph-fabric-channel"`. */
   clientId?: string;
   /** Consumer group shared by every runner process of this channel. Required. */
@@ -105,8 +110,11 @@ export const GRAPH_CHANNEL_DEFAULTS = {
 } as const;
 
 /** Options after defaults and validation. */
-export type ResolvedGraphChannelOptions = Required<Omit<GraphChannelOptions, "brokers" | "kafka" | "logger">> &
-  Pick<GraphChannelOptions, "brokers" | "kafka" | "logger">;
+export type ResolvedGraphChannelOptions = Required<Omit<GraphChannelOptions, "brokers" | "kafka" | "logger" | "ssl" | "sasl">> &
+  Pick<GraphChannelOptions, "brokers" | "kafka" | "logger"> & {
+    /** `ssl` and `sasl`, validated. */
+    security: KafkaSecurity;
+  };
 
 const STREAM_MODES: readonly StreamMode[] = ["values", "updates", "debug", "messages", "checkpoints", "tasks", "custom", "tools"];
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -127,7 +135,11 @@ function topic(name: string, value: unknown): void {
  * @throws RangeError naming the field and the value.
  */
 export function resolveGraphChannelOptions(options: GraphChannelOptions): ResolvedGraphChannelOptions {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GraphChannelOptions;
+  const security = resolveKafkaSecurity(options.ssl, options.sasl);
+  const given = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== "ssl" && k !== "sasl")) as Omit<
+    GraphChannelOptions,
+    "ssl" | "sasl"
+  >;
   const o = { ...GRAPH_CHANNEL_DEFAULTS, deadLetterTopic: `${options.inputTopic}.dlq`, ...given };
   const graph = o.graph as Partial<ChannelGraph> | undefined;
   if (typeof graph?.stream !== "function" || typeof graph.getState !== "function" || typeof graph.withConfig !== "function")
@@ -161,5 +173,5 @@ export function resolveGraphChannelOptions(options: GraphChannelOptions): Resolv
   int("runTimeoutMs", o.runTimeoutMs, 0, 2 ** 31 - 1);
   int("stopTimeoutMs", o.stopTimeoutMs, 0, 2 ** 31 - 1);
   int("maxMessageBytes", o.maxMessageBytes, 1_024, 2 ** 30);
-  return { ...o, streamMode: [...new Set(o.streamMode)] };
+  return { ...o, streamMode: [...new Set(o.streamMode)], security };
 }

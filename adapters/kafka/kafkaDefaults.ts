@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../src/transport/envelope.js";
 import type { Logger } from "../../src/observability/logger.js";
+import { resolveKafkaSecurity, type KafkaSaslOptions, type KafkaSecurity, type KafkaTlsOptions } from "./kafkaSecurity.js";
 
 /** Options of `KafkaTransport`. */
 export interface KafkaTransportOptions {
@@ -17,6 +18,19 @@ export interface KafkaTransportOptions {
   kafka?: Kafka;
   /** kafkajs client id, shown in broker logs and quotas. Default `"langgraph-fabric"`. */
   clientId?: string;
+  /**
+   * TLS to the brokers: `true` trusts the public CAs bundled with Node; an object gives the CA (PEM),
+   * a client certificate and key for mutual TLS, a `servername`. Needs a TLS listener (`SSL` or
+   * `SASL_SSL`). Env: `KAFKA_SSL`, `KAFKA_SSL_CA_FILE`, … (see `kafkaSecurityFromEnv`). Default: plaintext,
+   * which suits loopback only. Ignored when {@link kafka} is given.
+   */
+  ssl?: boolean | KafkaTlsOptions;
+  /**
+   * SASL credentials: `{ mechanism: "scram-sha-256" | "scram-sha-512" | "plain", username, password }`,
+   * for a `SASL_SSL` (or `SASL_PLAINTEXT`) listener. Env: `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
+   * `KAFKA_SASL_PASSWORD` or `KAFKA_SASL_PASSWORD_FILE`. Default: none. Ignored when {@link kafka} is given.
+   */
+  sasl?: KafkaSaslOptions;
   /** Id of this process as a caller (1-200 characters); its replies are routed to it. Default `<hostname>-<pid>-<random>`. */
   callerId?: string;
   /** Prefix of every topic and consumer group, `[a-zA-Z0-9._-]`, 1-100 characters. Default `"lgf"`. */
@@ -107,11 +121,16 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   memberSettleMs: 25,
   /** Time before a replica consumer that could not join tries again, in ms. */
   memberRetryMs: 1_000,
+  /** Longest the one-shot check of TLS and SASL at start waits for the broker, in ms (connect, handshake, authentication). */
+  securityCheckTimeoutMs: 10_000,
 } as const;
 
 /** Options after defaults and validation. */
-export type ResolvedKafkaOptions = Required<Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger">> &
-  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger">;
+export type ResolvedKafkaOptions = Required<Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger" | "ssl" | "sasl">> &
+  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger"> & {
+    /** `ssl` and `sasl`, validated. */
+    security: KafkaSecurity;
+  };
 
 function int(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max)
@@ -125,7 +144,9 @@ function int(name: string, value: number, min: number, max: number): number {
  * @throws RangeError naming the field and the value.
  */
 export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
-  const o = { ...KAFKA_TRANSPORT_DEFAULTS, ...stripUndefined(options) };
+  const { ssl, sasl, ...rest } = options;
+  const o = { ...KAFKA_TRANSPORT_DEFAULTS, ...stripUndefined(rest) };
+  const security = resolveKafkaSecurity(ssl, sasl);
   if (options.kafka === undefined) {
     if (
       !Array.isArray(options.brokers) ||
@@ -153,7 +174,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   int("commitIntervalMs", o.commitIntervalMs, 0, 60_000);
   const now = options.now ?? Date.now;
   if (typeof now !== "function") throw new RangeError(`now must be a function returning epoch milliseconds (got ${typeof now})`);
-  return { ...o, callerId, now };
+  return { ...o, callerId, now, security };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

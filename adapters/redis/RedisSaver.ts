@@ -24,10 +24,11 @@ import { createRedisClient, validateKeyPrefix, watchConnection, type RedisClient
 import { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
 import { LIST_SEP, SEP, blobField, checkpointField, threadIndexKey, threadKeys, writeField, type ThreadKeys } from "./checkpointKeys.js";
 import { defineCheckpointScripts, type CheckpointScripts } from "./defineCheckpointScripts.js";
+import { redisAddress, redisSecurityError, redisSecurityFromEnv, type RedisSecurityOptions } from "./redisSecurity.js";
 import { pruneThreadIndex } from "./lua/checkpointScripts.js";
 
-/** Options of {@link RedisSaver}. */
-export interface RedisSaverOptions {
+/** Options of {@link RedisSaver}; `tls`, `username` and `password` apply to a client the saver creates. */
+export interface RedisSaverOptions extends RedisSecurityOptions {
   /** Prefix of every key. Must not contain `{` or `}`. Default `"lgf:cp"`. */
   keyPrefix?: string;
   /**
@@ -124,7 +125,7 @@ export class RedisSaver extends BaseCheckpointSaver {
     this.random = merged.random;
     // LangGraph before 1.7 calls getNextVersion unbound (subgraphs pass it around as a function).
     this.getNextVersion = this.getNextVersion.bind(this);
-    const { client, owned } = createRedisClient(connection);
+    const { client, owned } = createRedisClient(connection, options);
     this.client = client;
     this.owned = owned;
     this.isCluster = client instanceof Cluster;
@@ -133,16 +134,28 @@ export class RedisSaver extends BaseCheckpointSaver {
     if (!("lgfPruneThreadIndex" in client)) client.defineCommand("lgfPruneThreadIndex", { numberOfKeys: 6, lua: pruneThreadIndex });
   }
 
-  /** Creates a saver for a Redis URL and checks that Redis answers. */
+  /**
+   * Creates a saver for a Redis URL (`rediss://user:password@host:port` for TLS and an ACL user;
+   * `options.tls` for a private CA) and checks that Redis answers.
+   *
+   * @throws ConnectionSecurityError when Redis refuses the credentials or its certificate is not trusted.
+   */
   static async fromUrl(url: string, options?: RedisSaverOptions): Promise<RedisSaver> {
     const saver = new RedisSaver(url, options);
-    await saver.setup();
+    try {
+      await saver.setup();
+    } catch (e) {
+      saver.client.disconnect(); // it would keep reconnecting for nobody
+      throw e;
+    }
     return saver;
   }
 
   /**
    * Creates a saver for the Redis named by the environment (`REDIS_URL`, or `REDIS_SENTINELS` with
-   * `REDIS_SENTINEL_NAME`; see `redisConnectionFromEnv`) and checks that Redis answers.
+   * `REDIS_SENTINEL_NAME`; see `redisConnectionFromEnv`), with the TLS and credential settings of
+   * `REDIS_TLS_*`, `REDIS_USERNAME` and `REDIS_PASSWORD(_FILE)` (those in `options` win), and checks
+   * that Redis answers.
    *
    * @throws ConfigurationError when neither is set, or a value is malformed.
    */
@@ -152,7 +165,7 @@ export class RedisSaver extends BaseCheckpointSaver {
       throw new ConfigurationError("REDIS_URL is not set", {
         hint: "set REDIS_URL=redis://host:6379, or REDIS_SENTINELS and REDIS_SENTINEL_NAME (or pass a URL to RedisSaver.fromUrl)",
       });
-    const saver = new RedisSaver(redis.connection, options);
+    const saver = new RedisSaver(redis.connection, { ...redisSecurityFromEnv(env), ...options });
     await saver.setup();
     return saver;
   }
@@ -464,6 +477,8 @@ export class RedisSaver extends BaseCheckpointSaver {
   /** Awaits a Redis call, turning its failure into a {@link StateStoreError} that names the operation. */
   private run<T>(operation: string, pending: Promise<T>): Promise<T> {
     return pending.catch((e: unknown) => {
+      const security = redisSecurityError(e, redisAddress(this.client));
+      if (security) throw security;
       throw new StateStoreError(`RedisSaver.${operation} failed: ${(e as Error).message}`, {
         hint: "check that Redis is reachable; ioredis reconnects on its own and the call may be retried",
         cause: e,

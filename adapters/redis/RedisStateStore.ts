@@ -23,9 +23,10 @@ import {
 } from "./createRedisClient.js";
 import * as lua from "./lua/stateScripts.js";
 import { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
+import { redisAddress, redisSecurityError, redisSecurityFromEnv, type RedisSecurityOptions } from "./redisSecurity.js";
 
-/** Options of {@link RedisStateStore}. */
-export interface RedisStateStoreOptions extends StateStoreOptions {
+/** Options of {@link RedisStateStore}; `tls`, `username` and `password` apply to a client the store creates. */
+export interface RedisStateStoreOptions extends StateStoreOptions, RedisSecurityOptions {
   /**
    * Whether `close()` also closes the main client. Default: true when the store created the client
    * (from a URL or options), false for an ioredis client passed in (the caller keeps ownership).
@@ -72,9 +73,14 @@ function defineStateScripts(client: RedisClient): ScriptCommands {
 
 const UNREACHABLE = /max retries|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection is closed|isn't writeable|None of startup nodes/i;
 
-/** Wraps a Redis failure in a `StateStoreError` naming the operation; errors of this package pass through. */
-function wrapError(op: string, e: unknown): Error {
+/**
+ * Wraps a Redis failure in a `StateStoreError` naming the operation; a refused password, permission
+ * or certificate becomes a `ConnectionSecurityError`; errors of this package pass through.
+ */
+function wrapError(op: string, e: unknown, where: string): Error {
   if (isFabricError(e)) return e;
+  const security = redisSecurityError(e, where);
+  if (security) return security;
   const message = e instanceof Error ? e.message : String(e);
   const hint = UNREACHABLE.test(message)
     ? "Redis is unreachable or the connection was closed: check the URL and that the server runs; the operation may not have been applied"
@@ -138,7 +144,7 @@ class RedisStateOps implements RawStateOps {
     try {
       return await fn();
     } catch (e) {
-      throw wrapError(op, e);
+      throw wrapError(op, e, redisAddress(this.client));
     }
   }
 
@@ -344,10 +350,13 @@ export class RedisStateStore extends StateStoreCore {
   }
 
   /**
-   * A store on the Redis named by the environment: `REDIS_URL`, or `REDIS_SENTINELS` with
-   * `REDIS_SENTINEL_NAME` (see {@link redisConnectionFromEnv}).
+   * A store on the Redis named by the environment: `REDIS_URL` (`rediss://user:password@host:port`
+   * for TLS and an ACL user), or `REDIS_SENTINELS` with `REDIS_SENTINEL_NAME` (see
+   * {@link redisConnectionFromEnv}), with the TLS and credential settings of `REDIS_TLS_*`,
+   * `REDIS_USERNAME` and `REDIS_PASSWORD(_FILE)` (see `redisSecurityFromEnv`); those given in
+   * `options` win.
    *
-   * @throws ConfigurationError when neither is set, or a value is malformed.
+   * @throws ConfigurationError when neither is set, a value is malformed or names an unreadable file.
    */
   static fromEnv(options?: RedisStateStoreOptions, env: NodeJS.ProcessEnv = process.env): RedisStateStore {
     const redis = redisConnectionFromEnv(env);
@@ -355,7 +364,7 @@ export class RedisStateStore extends StateStoreCore {
       throw new ConfigurationError("REDIS_URL is not set", {
         hint: "set REDIS_URL=redis://host:6379, or REDIS_SENTINELS and REDIS_SENTINEL_NAME (or pass a URL to RedisStateStore.fromUrl)",
       });
-    return new RedisStateStore(redis.connection, options);
+    return new RedisStateStore(redis.connection, { ...redisSecurityFromEnv(env), ...options });
   }
 
   private static open(connection: RedisConnection, options: RedisStateStoreOptions): { client: RedisClient; ops: RedisStateOps } {
@@ -367,7 +376,7 @@ export class RedisStateStore extends StateStoreCore {
     if (options.coalesceWrites !== undefined && typeof options.coalesceWrites !== "boolean") {
       throw new RangeError(`coalesceWrites must be a boolean (got ${JSON.stringify(options.coalesceWrites)})`);
     }
-    const { client, owned } = createRedisClient(connection);
+    const { client, owned } = createRedisClient(connection, options);
     // A client without an "error" listener makes ioredis print every failed reconnect; log once per outage instead.
     if (owned) watchConnection(client, createConsoleLogger({ name: "RedisStateStore" }), "RedisStateStore");
     if (options.coalesceWrites ?? owned) coalesceWrites(client);

@@ -1,6 +1,14 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions, type SentinelAddress } from "ioredis";
 import { ConfigurationError } from "../../src/errors.js";
 import type { Logger } from "../../src/observability/logger.js";
+import {
+  checkNoDuplicateCredentials,
+  failFastOnSecurityErrors,
+  redisAddress,
+  redisSecurityError,
+  redisSecurityOptions,
+  type RedisSecurityOptions,
+} from "./redisSecurity.js";
 
 /** Either kind of ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -33,24 +41,36 @@ export interface OwnedRedisClient {
 /**
  * Builds (or adopts) an ioredis client. No I/O happens here beyond what ioredis does on its own:
  * clients connect lazily on their first command, because `lazyConnect` is set for owned clients.
+ * `security` (TLS, ACL user and password) applies to the clients built here, under any ioredis
+ * `options` given with the connection; a client passed in keeps its own settings.
  *
- * @throws ConfigurationError when the connection description is not one of the accepted shapes.
+ * @throws ConfigurationError when the connection description is not one of the accepted shapes, or
+ *   credentials are given both in the URL and in `security`; RangeError for invalid `security`.
  */
-export function createRedisClient(connection: RedisConnection): OwnedRedisClient {
+export function createRedisClient(connection: RedisConnection, security?: RedisSecurityOptions): OwnedRedisClient {
   if (connection instanceof Redis || connection instanceof Cluster) return { client: connection, owned: false };
-  if (typeof connection === "string") return { client: new Redis(connection, { lazyConnect: true }), owned: true };
+  const secured = redisSecurityOptions(security);
+  const standalone = (client: Redis): OwnedRedisClient => {
+    failFastOnSecurityErrors(client);
+    return { client, owned: true };
+  };
+  if (typeof connection === "string") {
+    checkNoDuplicateCredentials(connection, security);
+    return standalone(new Redis(connection, { lazyConnect: true, ...secured }));
+  }
   if (typeof connection === "object") {
     if ("url" in connection && typeof connection.url === "string") {
-      return { client: new Redis(connection.url, { lazyConnect: true, ...connection.options }), owned: true };
+      checkNoDuplicateCredentials(connection.url, security);
+      return standalone(new Redis(connection.url, { lazyConnect: true, ...secured, ...connection.options }));
     }
     if ("sentinels" in connection && Array.isArray(connection.sentinels)) {
-      return {
-        client: new Redis({ lazyConnect: true, ...connection.options, sentinels: connection.sentinels, name: connection.name }),
-        owned: true,
-      };
+      return standalone(
+        new Redis({ lazyConnect: true, ...secured, ...connection.options, sentinels: connection.sentinels, name: connection.name }),
+      );
     }
     if ("cluster" in connection && Array.isArray(connection.cluster)) {
-      return { client: new Cluster(connection.cluster, { lazyConnect: true, ...connection.options }), owned: true };
+      const options = { lazyConnect: true, ...connection.options, redisOptions: { ...secured, ...connection.options?.redisOptions } };
+      return { client: new Cluster(connection.cluster, options), owned: true };
     }
   }
   throw new ConfigurationError("unrecognised Redis connection", {
@@ -81,7 +101,10 @@ export function watchConnection(client: RedisClient, logger: Logger, component: 
   client.on("error", (e: Error) => {
     if (down) return;
     down = true;
-    logger.warn(`${component}: Redis connection lost, reconnecting`, { error: e.message });
+    // A refused password or certificate is no outage: say what to fix (it is retried all the same, in case it gets fixed).
+    const security = redisSecurityError(e, redisAddress(client));
+    if (security) logger.error(`${component}: ${security.message}; retrying`, { hint: security.hint });
+    else logger.warn(`${component}: Redis connection lost, reconnecting`, { error: e.message });
   });
   client.on("ready", () => {
     if (!down) return;

@@ -18,3 +18,5 @@ export { createRedisClient } from "./createRedisClient.js";
 export { redisConnectionFromEnv } from "./redisConnectionFromEnv.js";
 export type { RedisFromEnv } from "./redisConnectionFromEnv.js";
 export type { OwnedRedisClient, RedisClient, RedisConnection } from "./createRedisClient.js";
+export { REDIS_SECURITY_ENV, redisSecurityFromEnv } from "./redisSecurity.js";
+export type { RedisSecurityOptions, RedisTlsOptions } from "./redisSecurity.js";

@@ -120,6 +120,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       connection.mode === "embedded"
         ? new MemorySaver()
         : await RedisSaver.fromUrl(connection.redisUrl, {
+            ...connection.redisSecurity,
             ttlMs: DEFAULTS.checkpointTtlMs,
             ...(connection.prefix === undefined ? {} : { keyPrefix: `${connection.prefix}:cp` }),
           });
@@ -215,6 +216,7 @@ export function workerEnv(connection: Connection): Record<string, string> {
     KAFKA_BROKERS: connection.brokers.join(","),
     REDIS_URL: connection.redisUrl,
     ...(connection.prefix === undefined ? {} : { FABRIC_PREFIX: connection.prefix }),
+    ...connection.securityEnv,
   };
 }
 

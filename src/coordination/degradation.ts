@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { FabricUnavailableError, type FabricBackend } from "../errors.js";
+import { FabricUnavailableError, isConnectionSecurityError, type FabricBackend } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { Registry } from "../registry/Registry.js";
 import { InMemoryStateStore } from "../state/InMemoryStateStore.js";
@@ -74,7 +74,9 @@ export function resolveDegradation(config: BackendConfig): { mode: DegradationMo
 
 /**
  * Starts the transport and checks the state store (both at once, each only when given); returns
- * why each failed, or an empty object. Never rejects.
+ * why each failed, or an empty object. Rejects only with a `ConnectionSecurityError` (a wrong
+ * password, an untrusted certificate, missing ACLs): that is a configuration to fix, not an outage
+ * to ride out, so neither mode turns it into `FabricUnavailableError` or an in-process fallback.
  */
 export async function probeBackends(
   transport: Transport | undefined,
@@ -84,7 +86,10 @@ export async function probeBackends(
   const [t, s] = await Promise.all([
     transport?.start().then(
       () => undefined,
-      (e: unknown) => `${transport.kind} transport could not start: ${errorText(e)}`,
+      (e: unknown) => {
+        if (isConnectionSecurityError(e)) throw e;
+        return `${transport.kind} transport could not start: ${errorText(e)}`;
+      },
     ),
     state === undefined ? undefined : checkState(state, timeoutMs),
   ]);
@@ -102,7 +107,10 @@ export async function checkState(state: StateStore, timeoutMs: number): Promise<
     .get(HEALTH_KEY)
     .then(
       () => undefined,
-      (e: unknown) => `the state store failed a health check: ${errorText(e)}`,
+      (e: unknown) => {
+        if (isConnectionSecurityError(e)) throw e;
+        return `the state store failed a health check: ${errorText(e)}`;
+      },
     );
   try {
     return await Promise.race([read, timeout]);

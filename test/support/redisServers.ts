@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import { isMainThread } from "node:worker_threads";
 import { Redis } from "ioredis";
@@ -27,12 +28,22 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra redis-server arguments, after the defaults so they override them (e.g. `["--appendonly", "yes"]`). */
   args?: string[];
+  /** Serve TLS only: `port` becomes the `tls-port` (the plaintext port is off) with this certificate. */
+  tls?: RedisServerTls;
+}
+
+/** Certificate files of a TLS-only server (see test/support/testCertificates.ts). */
+export interface RedisServerTls {
+  certFile: string;
+  keyFile: string;
+  /** CA of client certificates; clients need none (`tls-auth-clients no`), and the ready check trusts it. */
+  caFile: string;
 }
 
 /** A redis-server process owned by the test that started it. */
 export interface RedisServerHandle {
   readonly port: number;
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>` (`rediss://` for a TLS server). */
   readonly url: string;
   /** Pid of the current process (changes on restart). */
   readonly pid: number;
@@ -129,9 +140,12 @@ async function freePort(withBusPort: boolean): Promise<number> {
 }
 
 /** Resolves true once the server answers PING (NOAUTH counts: it is up, just password-protected). */
-function pingOnce(port: number): Promise<boolean> {
+function pingOnce(port: number, tls?: RedisServerTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
+    const socket =
+      tls === undefined
+        ? net.connect({ host: HOST, port })
+        : tlsConnect({ host: HOST, port, ca: readFileSync(tls.caFile), servername: "localhost" });
     let reply = "";
     const done = (ok: boolean): void => {
       socket.destroy();
@@ -139,7 +153,7 @@ function pingOnce(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once(tls === undefined ? "connect" : "secureConnect", () => socket.write("PING\r\n"));
     socket.on("data", (chunk: Buffer) => {
       reply += chunk.toString("utf8");
       // -LOADING (AOF/RDB still loading) means not ready yet.
@@ -162,12 +176,13 @@ class ManagedRedisServer implements RedisServerHandle {
     private readonly argsFor: (port: number, dir: string) => string[],
     /** Arguments before the defaults: a config file must come first (Sentinel's does). */
     private readonly leadingArgsFor: (port: number, dir: string) => string[] = () => [],
+    private readonly tls?: RedisServerTls,
   ) {
     this.logFile = path.join(dir, "redis.log");
   }
 
   get url(): string {
-    return `redis://${HOST}:${this.port}`;
+    return `${this.tls === undefined ? "redis" : "rediss"}://${HOST}:${this.port}`;
   }
 
   get pid(): number {
@@ -178,10 +193,26 @@ class ManagedRedisServer implements RedisServerHandle {
   /** Spawns on `port`; resolves once it answers PING, rejects (with its log) if it exits first. */
   async spawnOn(port: number): Promise<void> {
     this.port = port;
+    const listen =
+      this.tls === undefined
+        ? ["--port", String(port)]
+        : [
+            "--port",
+            "0",
+            "--tls-port",
+            String(port),
+            "--tls-cert-file",
+            this.tls.certFile,
+            "--tls-key-file",
+            this.tls.keyFile,
+            "--tls-ca-cert-file",
+            this.tls.caFile,
+            "--tls-auth-clients",
+            "no",
+          ];
     const args = [
       ...this.leadingArgsFor(port, this.dir),
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       HOST,
       "--save",
@@ -214,7 +245,7 @@ class ManagedRedisServer implements RedisServerHandle {
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline && exitReason === undefined) {
-      if (await pingOnce(port)) return;
+      if (await pingOnce(port, this.tls)) return;
       await sleep(50);
     }
     if (exitReason === undefined) await this.signalAndWait("SIGKILL", STOP_TIMEOUT_MS);
@@ -259,7 +290,7 @@ async function launch(
   const dir = mkdtempSync(path.join(os.tmpdir(), `fabric-redis-${process.pid}-`));
   tempDirs.add(dir);
   const extra = options.args ?? [];
-  const server = new ManagedRedisServer(dir, 0, (port, d) => [...argsFor(port, d), ...extra], leadingArgsFor);
+  const server = new ManagedRedisServer(dir, 0, (port, d) => [...argsFor(port, d), ...extra], leadingArgsFor, options.tls);
   // A free port can be taken between the check and redis-server's bind: try a few others then.
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort(cluster));
