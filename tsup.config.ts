@@ -1,4 +1,4 @@
-import { cpSync } from "node:fs";
+import { cp } from "node:fs/promises";
 import { defineConfig } from "tsup";
 
 // Three entry points, each shipped as ESM and CommonJS with declarations. The adapters import the
@@ -26,6 +26,6 @@ export default defineConfig({
   // The dashboard page ships as the static files it is written as (no bundler for the browser
   // side); the bundled server looks for them in dist/dashboard/ next to its chunk.
   onSuccess: async () => {
-    cpSync("src/observability/dashboard/static", "dist/dashboard", { recursive: true });
+    await cp("src/observability/dashboard/static", "dist/dashboard", { recursive: true });
   },
 });
