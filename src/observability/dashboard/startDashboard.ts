@@ -90,6 +90,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       });
       return;
     }
+    if (path === "/favicon.ico") {
+      res.writeHead(204, SECURITY_HEADERS).end(); // no icon: browsers ask anyway
+      return;
+    }
     if (path === "/healthz") {
       res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" }).end("ok\n");
       return;

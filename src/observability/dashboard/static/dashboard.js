@@ -157,17 +157,23 @@ function color(node) {
   return COLORS[index % COLORS.length];
 }
 
+/** The smallest of 1, 2 or 5 × a power of ten that is at least `v`: a y-axis top people can read. */
+function niceCeiling(v) {
+  const power = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map((m) => m * power).find((c) => c >= v);
+}
+
 /** A line chart of `field` for every node over the window ending at `now`. */
-function chart(id, field, now, unit) {
+function chart(id, field, now) {
   const root = document.getElementById(id);
   const [W, H, L, B] = [600, 180, 44, 20]; // size and the left/bottom margins for the axis labels
-  const max = Math.max(1, ...[...history.values()].flatMap((ps) => ps.map((p) => p[field]))) * 1.1;
+  const max = niceCeiling(Math.max(1, ...[...history.values()].flatMap((ps) => ps.map((p) => p[field]))));
   const x = (t) => L + ((t - (now - WINDOW * 1000)) / (WINDOW * 1000)) * (W - L - 4);
   const y = (v) => H - B - (v / max) * (H - B - 8);
   const parts = [];
   for (const f of [0, 0.5, 1]) {
     parts.push(svg("line", { class: "grid", x1: L, x2: W - 4, y1: y(max * f), y2: y(max * f) }));
-    parts.push(svg("text", { class: "axis", x: L - 6, y: y(max * f) + 4, "text-anchor": "end" }, `${(max * f).toFixed(max * f < 10 ? 1 : 0)}${unit}`));
+    parts.push(svg("text", { class: "axis", x: L - 6, y: y(max * f) + 4, "text-anchor": "end" }, String(+(max * f).toFixed(1))));
   }
   parts.push(svg("text", { class: "axis", x: L, y: H - 4 }, `−${WINDOW / 60} min`));
   parts.push(svg("text", { class: "axis", x: W - 4, y: H - 4, "text-anchor": "end" }, "now"));
@@ -195,8 +201,8 @@ function render(snap) {
   setLive("live-ok", `live · ${new Date(snap.observedAt).toLocaleTimeString()}`);
   record(snap);
   renderNodes(snap);
-  chart("chart-calls", "calls", snap.observedAt, "");
-  chart("chart-latency", "latency", snap.observedAt, "");
+  chart("chart-calls", "calls", snap.observedAt);
+  chart("chart-latency", "latency", snap.observedAt);
   renderLegend();
   renderBreakers(snap);
   renderNegotiations(snap);
