@@ -45,6 +45,19 @@ const pct = (v) => `${(100 * (v ?? 0)).toFixed(0)}%`;
 const mib = (v) => (v > 0 ? `${(v / 1048576).toFixed(0)} MiB` : "–");
 const ago = (t, now) => (t === undefined ? "–" : `${Math.max(0, Math.round((now - t) / 1000))} s ago`);
 
+/** `[0,1,2,3,8]` → `0-3,8`, as `status` prints them. */
+function partitions(list) {
+  if (list === undefined) return "–";
+  if (list.length === 0) return "none yet";
+  const runs = [];
+  for (const p of [...list].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && p === last[1] + 1) last[1] = p;
+    else runs.push([p, p]);
+  }
+  return runs.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(",");
+}
+
 /** The worst breaker state any caller (or the shared record) holds for a replica. */
 function breakerState(snap, node, replicaId) {
   const rank = { closed: 0, "half-open": 1, ejected: 2, open: 3 };
@@ -84,7 +97,7 @@ function renderNodes(snap) {
         pct(r.load.cpu),
         mib(r.load.memoryBytes),
         r.load.callsPerSecond === undefined ? "–" : r.load.callsPerSecond.toFixed(1),
-        r.address.partitions === undefined ? "–" : r.address.partitions.join(",") || "none yet",
+        partitions(r.address.partitions),
         r.meta.host ?? "–",
         ago(r.lastHeartbeat, snap.observedAt),
       ]);
