@@ -60,7 +60,7 @@ describe("langgraph-fabric dashboard on Kafka and Redis", () => {
       const row = replicaRow(page, replicaId);
       await row.waitFor({ timeout: 30_000 });
       expect(await page.locator("#connection").textContent()).toContain(`prefix ${prefix}`);
-      expect(await row.locator(".badge").textContent()).toBe("healthy");
+      await row.locator(".badge", { hasText: "healthy" }).waitFor();
 
       // A caller in this process: its report reaches the page through Redis, as it reaches `status`.
       const caller = await createFabricFromEnv({ logger: silentLogger, monitors: { intervalMs: 3_600_000 } }, env);

@@ -72,8 +72,8 @@ function health(snap, r) {
   const breaker = breakerState(snap, r.node, r.replicaId);
   if (breaker !== "closed") return breaker;
   if (r.status === "draining") return "draining";
-  // Heartbeats come several times per expiry period; half of it without one is worth a colour.
-  if (snap.observedAt - r.lastHeartbeat > r.expireAfterMs / 2) return "late";
+  // The expiry period is three heartbeats by default: two thirds of it without one is two missed.
+  if (snap.observedAt - r.lastHeartbeat > (2 * r.expireAfterMs) / 3) return "late";
   return "healthy";
 }
 
