@@ -76,7 +76,10 @@ export async function dashboardCommand(argv: readonly string[]): Promise<number>
     await opened.close({ drainTimeoutMs: 0 }).catch(() => undefined);
     const code = (e as { code?: unknown }).code;
     if (code === "EADDRINUSE" || code === "EACCES") {
-      throw new CliError(`dashboard: cannot listen on ${host}:${port} (${code})`, { hint: "pick another --port (0 takes any free one)", exitCode: EXIT.usage });
+      throw new CliError(`dashboard: cannot listen on ${host}:${port} (${code})`, {
+        hint: "pick another --port (0 takes any free one)",
+        exitCode: EXIT.usage,
+      });
     }
     throw e;
   }

@@ -61,13 +61,19 @@ export interface ResolvedDashboardOptions {
  * @param fromFabric turns a fabric into a source (injected to keep this file free of I/O).
  * @throws RangeError naming a field with a bad value; ConfigurationError when neither `fabric` nor `source` is given.
  */
-export function resolveDashboardOptions(options: DashboardOptions, fromFabric: (fabric: Fabric) => DashboardSource): ResolvedDashboardOptions {
+export function resolveDashboardOptions(
+  options: DashboardOptions,
+  fromFabric: (fabric: Fabric) => DashboardSource,
+): ResolvedDashboardOptions {
   const o = { ...DASHBOARD_DEFAULTS, ...definedOnly(options) };
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65_535) throw new RangeError(`port must be an integer from 0 to 65535 (got ${String(o.port)})`);
-  if (typeof o.host !== "string" || o.host.trim() === "") throw new RangeError(`host must be a non-empty address (got ${JSON.stringify(o.host)})`);
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65_535)
+    throw new RangeError(`port must be an integer from 0 to 65535 (got ${String(o.port)})`);
+  if (typeof o.host !== "string" || o.host.trim() === "")
+    throw new RangeError(`host must be a non-empty address (got ${JSON.stringify(o.host)})`);
   if (!Number.isInteger(o.sampleIntervalMs) || o.sampleIntervalMs < 100)
     throw new RangeError(`sampleIntervalMs must be an integer of at least 100 ms (got ${String(o.sampleIntervalMs)})`);
-  if (!Number.isInteger(o.maxClients) || o.maxClients < 1) throw new RangeError(`maxClients must be a positive integer (got ${String(o.maxClients)})`);
+  if (!Number.isInteger(o.maxClients) || o.maxClients < 1)
+    throw new RangeError(`maxClients must be a positive integer (got ${String(o.maxClients)})`);
   let source = options.source;
   if (source === undefined && options.fabric !== undefined) source = fromFabric(options.fabric);
   if (source === undefined) {
@@ -75,7 +81,14 @@ export function resolveDashboardOptions(options: DashboardOptions, fromFabric: (
       hint: "pass { fabric } to show this process's fabric, or { source } returning a DashboardSnapshot",
     });
   }
-  return { source, port: o.port, host: o.host, sampleIntervalMs: o.sampleIntervalMs, maxClients: o.maxClients, assetsDir: options.assetsDir };
+  return {
+    source,
+    port: o.port,
+    host: o.host,
+    sampleIntervalMs: o.sampleIntervalMs,
+    maxClients: o.maxClients,
+    assetsDir: options.assetsDir,
+  };
 }
 
 /** `options` without its `undefined` fields, so that spreading it keeps the defaults. */

@@ -66,7 +66,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (checkHost && !isLoopbackHostHeader(req.headers.host)) {
-      res.writeHead(421, { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" }).end("this dashboard answers to localhost only\n");
+      res
+        .writeHead(421, { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8" })
+        .end("this dashboard answers to localhost only\n");
       return;
     }
     const path = new URL(req.url ?? "/", "http://localhost").pathname;

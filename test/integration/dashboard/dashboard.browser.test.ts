@@ -118,7 +118,12 @@ describe("dashboard page (hostile names)", () => {
       callers: [],
       negotiations: [{ id: hostile, type: hostile, topic: hostile, participants: [hostile], round: 1, answered: [], deadline: now + 5000 }],
     };
-    const dashboard = await startDashboard({ source: () => ({ ...snapshot, observedAt: Date.now() }), port: 0, sampleIntervalMs: 200, logger: silentLogger });
+    const dashboard = await startDashboard({
+      source: () => ({ ...snapshot, observedAt: Date.now() }),
+      port: 0,
+      sampleIntervalMs: 200,
+      logger: silentLogger,
+    });
     const page = await browser.newPage();
     try {
       await page.goto(dashboard.url);

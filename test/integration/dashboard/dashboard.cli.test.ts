@@ -67,7 +67,10 @@ describe("langgraph-fabric dashboard on Kafka and Redis", () => {
       try {
         await caller.registry.refresh();
         // As LangGraph calls a node: a thread, a namespace and a task id (the idempotency key).
-        const task = (i: number) => ({ configurable: { thread_id: `dash-${i}`, checkpoint_ns: `momentum:${i}` }, executionInfo: { taskId: `${i}` } });
+        const task = (i: number) => ({
+          configurable: { thread_id: `dash-${i}`, checkpoint_ns: `momentum:${i}` },
+          executionInfo: { taskId: `${i}` },
+        });
         for (let i = 0; i < 3; i += 1) await caller.remoteNode("momentum").invoke({ prices: generatePrices("AAPL", 7).closes }, task(i));
         await caller.coordination.runMonitors();
         await page.locator("#callers td", { hasText: caller.status().callerId }).waitFor({ timeout: 30_000 });

@@ -82,7 +82,9 @@ function renderNodes(snap) {
   const count = snap.nodes.reduce((n, node) => n + node.replicas.length, 0);
   document.getElementById("replica-count").textContent = `${count} on ${snap.nodes.length} node${snap.nodes.length === 1 ? "" : "s"}`;
   if (snap.nodes.length === 0) {
-    root.replaceChildren(el("p", { class: "empty" }, "No replicas registered. Start workers: langgraph-fabric worker <graph module> --nodes …"));
+    root.replaceChildren(
+      el("p", { class: "empty" }, "No replicas registered. Start workers: langgraph-fabric worker <graph module> --nodes …"),
+    );
     return;
   }
   root.replaceChildren(
@@ -104,9 +106,28 @@ function renderNodes(snap) {
       return el(
         "div",
         { class: "node", "data-node": n.node },
-        el("h3", {}, n.node, " ", el("small", {}, `${n.replicas.length} replica${n.replicas.length === 1 ? "" : "s"}, ${n.callsPerSecond.toFixed(1)} calls/s`)),
+        el(
+          "h3",
+          {},
+          n.node,
+          " ",
+          el("small", {}, `${n.replicas.length} replica${n.replicas.length === 1 ? "" : "s"}, ${n.callsPerSecond.toFixed(1)} calls/s`),
+        ),
         table(
-          ["replica", "health", "status", "#in flight", "#latency", "#errors", "#cpu", "#memory", "#calls/s", "partitions", "host", "heartbeat"],
+          [
+            "replica",
+            "health",
+            "status",
+            "#in flight",
+            "#latency",
+            "#errors",
+            "#cpu",
+            "#memory",
+            "#calls/s",
+            "partitions",
+            "host",
+            "heartbeat",
+          ],
           rows,
           (i) => ({ "data-replica-id": n.replicas[i].replicaId }),
         ),
@@ -117,11 +138,14 @@ function renderNodes(snap) {
 
 function renderBreakers(snap) {
   const rows = [];
-  for (const c of snap.callers) for (const b of c.breakers) rows.push([b.node, b.replicaId, badge("state", b.state, BREAKER), c.callerId, String(b.ejections)]);
+  for (const c of snap.callers)
+    for (const b of c.breakers) rows.push([b.node, b.replicaId, badge("state", b.state, BREAKER), c.callerId, String(b.ejections)]);
   for (const b of snap.sharedBreakers ?? []) rows.push([b.node, b.replicaId, badge("state", b.state, BREAKER), "shared record", "–"]);
   document
     .getElementById("breakers")
-    .replaceChildren(rows.length === 0 ? el("p", { class: "empty" }, "All closed.") : table(["node", "replica", "state", "seen by", "#ejections"], rows));
+    .replaceChildren(
+      rows.length === 0 ? el("p", { class: "empty" }, "All closed.") : table(["node", "replica", "state", "seen by", "#ejections"], rows),
+    );
 }
 
 function renderNegotiations(snap) {
@@ -135,12 +159,23 @@ function renderNegotiations(snap) {
     `${n.answered.length}/${n.participants.length}`,
     n.deadline > snap.observedAt ? `in ${ms(n.deadline - snap.observedAt)}` : "passed",
   ]);
-  root.replaceChildren(rows.length === 0 ? el("p", { class: "empty" }, "None open.") : table(["session", "type", "topic", "#round", "answered", "deadline"], rows));
+  root.replaceChildren(
+    rows.length === 0
+      ? el("p", { class: "empty" }, "None open.")
+      : table(["session", "type", "topic", "#round", "answered", "deadline"], rows),
+  );
 }
 
 function renderCallers(snap) {
   const rows = snap.callers.flatMap((c) =>
-    Object.entries(c.calls).map(([node, s]) => [c.callerId, node, String(s.calls), String(s.failures), ms(s.latencyEwmaMs), ago(c.at, snap.observedAt)]),
+    Object.entries(c.calls).map(([node, s]) => [
+      c.callerId,
+      node,
+      String(s.calls),
+      String(s.failures),
+      ms(s.latencyEwmaMs),
+      ago(c.at, snap.observedAt),
+    ]),
   );
   document
     .getElementById("callers")
