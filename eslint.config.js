@@ -26,6 +26,15 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard page: plain browser JavaScript, shipped without a build step.
+    files: ["src/observability/dashboard/static/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      parserOptions: { projectService: false },
+      globals: { document: "readonly", EventSource: "readonly", Node: "readonly" },
+    },
+  },
+  {
     // Tests and benchmarks use `any`-typed suite APIs and non-null assertions on known fixtures.
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {

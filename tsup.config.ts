@@ -1,3 +1,4 @@
+import { cp } from "node:fs/promises";
 import { defineConfig } from "tsup";
 
 // Three entry points, each shipped as ESM and CommonJS with declarations. The adapters import the
@@ -22,4 +23,9 @@ export default defineConfig({
   target: "node20",
   platform: "node",
   external: [/^@langchain\//, "ioredis", "kafkajs", "cockatiel", "zod"],
+  // The dashboard page ships as the static files it is written as (no bundler for the browser
+  // side); the bundled server looks for them in dist/dashboard/ next to its chunk.
+  onSuccess: async () => {
+    await cp("src/observability/dashboard/static", "dist/dashboard", { recursive: true });
+  },
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `langgraph-fabric` command: `worker`, `status` and `demo`. Each command lives in its own
+ * The `langgraph-fabric` command: `worker`, `status`, `dashboard` and `demo`. Each command lives in its own
  * file; this one dispatches and turns failures into a message, a hint and an exit code
  * (`cliError.ts`). In development: `node --import tsx cli/main.ts <command> …`; built by tsup into
  * `dist/cli.js` (the package's `bin`).
@@ -10,6 +10,7 @@
  * @module
  */
 import { CliError, EXIT, runMain } from "./cliError.js";
+import { dashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { statusCommand } from "./status.js";
 import { workerCommand } from "./worker.js";
@@ -17,6 +18,7 @@ import { workerCommand } from "./worker.js";
 const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>> = {
   worker: workerCommand,
   status: statusCommand,
+  dashboard: dashboardCommand,
   demo: demoCommand,
 };
 
@@ -27,6 +29,8 @@ Commands:
                  serve nodes of a graph module as replicas (until SIGINT/SIGTERM, then drain)
   status [--json]
                  replicas, breakers, balancer figures, throughput and negotiations of a fabric
+  dashboard [--port 8080] [--host 127.0.0.1]
+                 the same, as a live page in the browser (charts of calls/s and latency)
   demo [--kafka … --redis …] [--workers n]
                  the signal-fusion demo: agents, a negotiation fusing their signals, risk, decision
 

@@ -11,6 +11,7 @@
 import {
   LocalParticipants,
   NegotiationCoordinator,
+  nodeThroughput,
   readCallerReports,
   type CallerReport,
   silentLogger,
@@ -86,7 +87,7 @@ export async function gatherStatus(fabric: Fabric, connection: string, initiator
   const status = fabric.status();
   const nodes = Object.entries(status.replicas)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([node, replicas]) => ({ node, replicas, callsPerSecond: throughput(replicas) }));
+    .map(([node, replicas]) => ({ node, replicas, callsPerSecond: nodeThroughput(replicas) }));
   const [callers, sharedBreakers, negotiations] = await Promise.all([
     readCallerReports(fabric.state),
     readSharedBreakers(fabric, nodes),
@@ -102,15 +103,6 @@ export async function gatherStatus(fabric: Fabric, connection: string, initiator
     negotiationInitiators: [...initiators],
     negotiations,
   };
-}
-
-function throughput(replicas: readonly ReplicaInfo[]): number {
-  let rate = 0;
-  for (const r of replicas) {
-    if (r.load.callsPerSecond !== undefined) rate += r.load.callsPerSecond;
-    else if (r.load.latencyEwmaMs > 0) rate += r.load.inFlight / (r.load.latencyEwmaMs / 1000);
-  }
-  return rate;
 }
 
 /**

@@ -28,6 +28,7 @@ export { CallStats } from "./observability/CallStats.js";
 export type { CallStatsSnapshot } from "./observability/CallStats.js";
 export { createConsoleLogger, silentLogger } from "./observability/logger.js";
 export type { ConsoleLoggerOptions, LogFields, LogLevel, Logger } from "./observability/logger.js";
+export * from "./observability/dashboard/index.js";
 export * from "./registry/index.js";
 export * from "./state/index.js";
 export { InMemoryNetwork, InMemoryTransport } from "./transport/InMemoryTransport.js";

@@ -43,6 +43,29 @@ describe("package build", () => {
     expect(demo).toMatch(/AAPL .*BUY 4\.2%[\s\S]*TSLA .*SELL 2\.7%/);
   });
 
+  it("ships the dashboard page: packed in dist/dashboard/ and served by the bundle, ESM and CommonJS", () => {
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8" })) as {
+      files: { path: string }[];
+    }[];
+    const paths = packed[0]!.files.map((f) => f.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["dist/dashboard/index.html", "dist/dashboard/dashboard.js", "dist/dashboard/dashboard.css"]),
+    );
+    const serve = `const f = await core.createFabric({ logger: core.silentLogger, monitors: false });
+       const d = await core.startDashboard({ fabric: f, port: 0, logger: core.silentLogger });
+       const got = [];
+       for (const p of ["", "dashboard.js", "dashboard.css", "snapshot.json"]) { const r = await fetch(d.url + p); got.push(r.status + " " + r.headers.get("content-type")); }
+       await d.close(); await f.stop(); console.log(JSON.stringify(got));`;
+    const expected = [
+      "200 text/html; charset=utf-8",
+      "200 text/javascript; charset=utf-8",
+      "200 text/css; charset=utf-8",
+      "200 application/json; charset=utf-8",
+    ];
+    expect(JSON.parse(node(["--input-type=module", "-e", `const core = await import("langgraph-fabric"); ${serve}`]))).toEqual(expected);
+    expect(JSON.parse(node(["-e", `const core = require("langgraph-fabric"); (async () => { ${serve} })();`]))).toEqual(expected);
+  });
+
   it("shares one error hierarchy between entry points", () => {
     const out = node([
       "-e",
