@@ -13,7 +13,7 @@ function node(args: string[]): string {
 describe("package build", () => {
   beforeAll(() => {
     execFileSync("npx", ["tsup", "--silent"], { cwd: root, stdio: "pipe" });
-  }, 120_000);
+  }, 300_000);
 
   it("loads every entry point with require() and import", () => {
     const cjs = node([
