@@ -22,7 +22,9 @@ export const CONNECTION_FLAGS = {
 export const CONNECTION_HELP = `Connection (flags win over the environment; neither means embedded):
   --kafka <host:port,…>   Kafka bootstrap brokers            (env KAFKA_BROKERS)
   --redis <url>           Redis URL, redis://host:6379       (env REDIS_URL)
-  --prefix <name>         prefix of topics, groups and keys  (env FABRIC_PREFIX; default: the adapters')`;
+  --prefix <name>         prefix of topics, groups and keys  (env FABRIC_PREFIX; default: the adapters')
+Message signing (distributed only): env FABRIC_SIGNING_KEYS=id:base64,… (\`langgraph-fabric keygen\`),
+  or FABRIC_INSECURE=1 to run unsigned on a trusted network.`;
 
 /**
  * Parses `argv` against `options`.

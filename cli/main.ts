@@ -11,6 +11,7 @@
  */
 import { CliError, EXIT, runMain } from "./cliError.js";
 import { demoCommand } from "./demo.js";
+import { keygenCommand } from "./keygen.js";
 import { statusCommand } from "./status.js";
 import { workerCommand } from "./worker.js";
 
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<num
   worker: workerCommand,
   status: statusCommand,
   demo: demoCommand,
+  keygen: keygenCommand,
 };
 
 const HELP = `Usage: langgraph-fabric <command> [options]
@@ -29,9 +31,11 @@ Commands:
                  replicas, breakers, balancer figures, throughput and negotiations of a fabric
   demo [--kafka … --redis …] [--workers n]
                  the signal-fusion demo: agents, a negotiation fusing their signals, risk, decision
+  keygen [id]    print a new message-signing key (id:base64) for FABRIC_SIGNING_KEYS
 
 Every command that connects takes --kafka <host:port,…>, --redis <url> and --prefix <name>, or
-reads KAFKA_BROKERS, REDIS_URL and FABRIC_PREFIX. Run \`langgraph-fabric <command> --help\` for more.
+reads KAFKA_BROKERS, REDIS_URL and FABRIC_PREFIX; a distributed fabric signs its messages with
+FABRIC_SIGNING_KEYS (or runs unsigned with FABRIC_INSECURE=1, on a trusted network only). Run \`langgraph-fabric <command> --help\` for more.
 Local Kafka and Redis for trying it: \`npm run services:up\` in a clone of the repository.
 `;
 

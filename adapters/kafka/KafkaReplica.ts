@@ -13,8 +13,8 @@
 import type { KafkaMessage } from "kafkajs";
 import { isEnvelopeError, TransportError } from "../../src/errors.js";
 import type { Logger } from "../../src/observability/logger.js";
-import { ENVELOPE_VERSION, type EnvelopeCodec, type EnvelopeHeader, type ReplyHeader } from "../../src/transport/envelope.js";
-import { errorResult, RequestRun } from "../../src/transport/RequestRun.js";
+import type { EnvelopeCodec, EnvelopeHeader } from "../../src/transport/envelope.js";
+import { errorResult, replyHeaderFor, RequestRun } from "../../src/transport/RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
 import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
 import { OffsetTracker } from "./OffsetTracker.js";
@@ -242,16 +242,7 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
     void run.result(this.p.handler).then(async (result) => {
       if (this.state === "stopped" || this.running.get(job.key) !== job) return; // stopped: unanswered, redelivered elsewhere
       if (run.abortedBy !== "cancel") {
-        const reply: ReplyHeader = {
-          v: ENVELOPE_VERSION,
-          kind: "reply",
-          id: h.id,
-          node: h.node,
-          replica: this.current.replicaId,
-          caller: h.caller,
-          status: result.status,
-          payloadType: result.payloadType,
-        };
+        const reply = replyHeaderFor(h, this.current.replicaId, result);
         try {
           await send(reply, result.payload).catch((error: unknown) => {
             // Typically a reply over the size limit: tell the caller rather than leave it to its deadline.

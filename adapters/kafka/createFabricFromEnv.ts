@@ -12,7 +12,8 @@ import { ConfigurationError } from "../../src/errors.js";
 import { createFabric, type Fabric, type FabricConfig } from "../../src/fabric.js";
 import { RedisStateStore } from "../redis/RedisStateStore.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
-import { KafkaTransport } from "./KafkaTransport.js";
+import { KafkaTransport, withoutSigning } from "./KafkaTransport.js";
+import { signingFromEnv } from "./signingFromEnv.js";
 import type { KafkaTransportOptions } from "./kafkaDefaults.js";
 
 /** Options of {@link createFabricFromEnv}: the fabric's own, plus options of the transport it builds. */
@@ -31,6 +32,8 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  *   and coordination state are shared by every process with the same settings;
  * - `FABRIC_PREFIX` (optional): the topic prefix and the key prefix, so several fabrics can share
  *   one broker and one Redis;
+ * - `FABRIC_SIGNING_KEYS` (`id:base64,…`, oldest first): the message-signing keys, required for a
+ *   distributed fabric unless `FABRIC_INSECURE=1` opts out (see docs/security.md);
  * - neither variable: the embedded default, as `createFabric()`.
  *
  * ```ts
@@ -41,6 +44,7 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  *
  * @throws ConfigurationError when only one of the two is set (a fabric spread over processes needs
  *   both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
+ *   SigningKeyRequiredError when the fabric is distributed and has neither keys nor `FABRIC_INSECURE=1`;
  *   FabricUnavailableError when a server does not answer (see `degradation`).
  */
 export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Fabric> {
@@ -67,9 +71,11 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
   if (prefix !== undefined && !PREFIX.test(prefix)) {
     throw new ConfigurationError(`FABRIC_PREFIX "${prefix}" must be 1-100 characters of [a-zA-Z0-9._-]`);
   }
+  const signing = signingFromEnv(env);
   const transport = new KafkaTransport({
     ...(config.logger ? { logger: config.logger } : {}),
-    ...kafkaOptions,
+    ...(signing.signingKeys !== undefined || signing.insecure ? withoutSigning(kafkaOptions ?? {}) : kafkaOptions),
+    ...signing,
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
   });

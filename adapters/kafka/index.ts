@@ -10,6 +10,8 @@ export { KAFKA_TRANSPORT_DEFAULTS } from "./kafkaDefaults.js";
 export type { KafkaTransportOptions } from "./kafkaDefaults.js";
 export { DEAD_LETTER_HEADERS } from "./DeadLetterSink.js";
 export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
+export { signingFromEnv } from "./signingFromEnv.js";
+export type { SigningSettings } from "./signingFromEnv.js";
 export { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 export { patchKafkajsPausedWait, wakeOnResume } from "./patchKafkajsPausedWait.js";
 export { GraphChannel } from "./GraphChannel.js";

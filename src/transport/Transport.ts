@@ -23,8 +23,8 @@ export interface ReplicaAddress {
   readonly partitions?: readonly number[];
 }
 
-/** A request as the caller hands it over; the transport fills in `caller` and `replyTo`. */
-export type OutgoingRequestHeader = Omit<RequestHeader, "v" | "kind" | "caller" | "replyTo">;
+/** A request as the caller hands it over; the transport fills in `caller`, `replyTo` and `nonce`. */
+export type OutgoingRequestHeader = Omit<RequestHeader, "v" | "kind" | "caller" | "replyTo" | "nonce">;
 
 /** Options of one call. */
 export interface CallOptions {
