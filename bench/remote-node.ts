@@ -190,7 +190,7 @@ async function idempotencyPhase(redis: Redis, keyPrefix: string): Promise<Record
     const complete: number[] = [];
     const one = async (): Promise<void> => {
       const t0 = performance.now();
-      const b = await idem.begin(randomUUID(), "bench");
+      const b = await idem.begin(randomUUID(), "bench", { node: "bench", input: "0".repeat(64) });
       const t1 = performance.now();
       if (b.kind !== "run") throw new Error("a fresh key was already recorded");
       await b.lease.complete("json", reply);

@@ -31,7 +31,8 @@ export type { EnvelopeCodecOptions, EnvelopeHeader, Frame, RequestHeader, ReplyH
 export { FabricSerializer } from "./transport/payloadCodec.js";
 export { generateSigningKey, MIN_SIGNING_KEY_BYTES, parseSigningKeys, SigningKeyRing } from "./transport/signingKeys.js";
 export type { SigningKey } from "./transport/signingKeys.js";
-export { FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
+export { DEFAULT_REVIVABLE_CLASSES, FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
+export type { FastJsonPlusSerializerOptions } from "./serde/FastJsonPlusSerializer.js";
 export {
   childTraceContext,
   parseTraceparent,

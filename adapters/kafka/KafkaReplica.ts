@@ -16,7 +16,7 @@ import type { Logger } from "../../src/observability/logger.js";
 import type { EnvelopeCodec, EnvelopeHeader } from "../../src/transport/envelope.js";
 import { errorResult, replyHeaderFor, RequestRun } from "../../src/transport/RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
-import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
+import { signatureHeaders, signatureOf, type DeadLetterSink, type MessageSource } from "./DeadLetterSink.js";
 import { OffsetTracker } from "./OffsetTracker.js";
 import type { ProduceBatcher } from "./ProduceBatcher.js";
 import type { MemberReplica, ReplicaMember } from "./ReplicaMember.js";
@@ -45,6 +45,11 @@ interface Job {
   readonly request: IncomingRequest;
   readonly replyPartition: number;
   readonly acks: { tracker: OffsetTracker; offset: number }[];
+  /** Where the request was read, and the record itself: a refused request is dead-lettered whole. */
+  readonly source: MessageSource;
+  readonly message: KafkaMessage;
+  /** Whether this replica still owns the request's partition (a dead letter is retried while it does). */
+  readonly owned: () => boolean;
   run?: RequestRun;
 }
 
@@ -199,7 +204,7 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
       existing.acks.push(ack); // the same call again (a partition came back): one run answers both
       return;
     }
-    this.queue.push({ key, request: { header, payload }, replyPartition: replyTo.partition, acks: [ack] });
+    this.queue.push({ key, request: { header, payload }, replyPartition: replyTo.partition, acks: [ack], source, message, owned });
     this.pump();
   }
 
@@ -254,6 +259,13 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
           this.finish(job, false);
           return;
         }
+      }
+      if (result.refused !== undefined) {
+        // Refused requests (a stolen idempotency key, a refused class) go to the DLQ; committed once it has them.
+        const { reason, message } = result.refused;
+        const delivered = await this.p.deadLetters.deliver(reason, message, job.source, job.message, job.owned);
+        this.finish(job, delivered);
+        return;
       }
       this.finish(job, true);
     });

@@ -174,6 +174,8 @@ export class MemoryReplica implements ReplicaEndpoint, ServeHandle {
     void run.result(this.parts.handler).then((result) => {
       if (this.running.get(key)?.run !== run) return; // stopped meanwhile: redelivered elsewhere
       this.running.delete(key);
+      if (result.refused !== undefined)
+        this.deadLetter(parcel.frame, `replica ${this.replicaId} of node "${this.node}"`, result.refused.reason, result.refused.message);
       if (run.abortedBy !== "cancel") {
         const h = request.header;
         const header = replyHeaderFor(h, this.replicaId, result);

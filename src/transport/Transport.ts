@@ -61,6 +61,11 @@ export interface HandlerResult {
   status: ReplyHeader["status"];
   payloadType: string;
   payload: Uint8Array;
+  /**
+   * Set when the request itself must be refused (e.g. `idempotency_conflict`): the transport
+   * dead-letters the request with this reason, besides sending the (error) reply.
+   */
+  refused?: { reason: string; message: string };
 }
 
 /**
