@@ -436,13 +436,14 @@ export class SigningKeyRequiredError extends FabricError {
   constructor(what: string) {
     super("SIGNING_KEY_REQUIRED", `${what} has no signing keys: a distributed fabric signs and verifies every message`, {
       hint:
-        'set FABRIC_SIGNING_KEYS (generate a key with `npx langgraph-fabric keygen`) or pass signingKeys: [{ id, secret }]; ' +
+        "set FABRIC_SIGNING_KEYS (generate a key with `npx langgraph-fabric keygen`) or pass signingKeys: [{ id, secret }]; " +
         "to run without authentication on a trusted network only, pass insecure: true (FABRIC_INSECURE=1)",
     });
   }
 }
 /** True if `e` is a {@link SigningKeyRequiredError}. */
-export const isSigningKeyRequiredError = (e: unknown): e is SigningKeyRequiredError => isFabricError(e) && e.code === "SIGNING_KEY_REQUIRED";
+export const isSigningKeyRequiredError = (e: unknown): e is SigningKeyRequiredError =>
+  isFabricError(e) && e.code === "SIGNING_KEY_REQUIRED";
 
 /**
  * Serialized data asked to build a LangChain class that is not on the serializer's revival
@@ -476,7 +477,8 @@ export class IdempotencyConflictError extends FabricError {
   }
 }
 /** True if `e` is an {@link IdempotencyConflictError}. */
-export const isIdempotencyConflictError = (e: unknown): e is IdempotencyConflictError => isFabricError(e) && e.code === "IDEMPOTENCY_CONFLICT";
+export const isIdempotencyConflictError = (e: unknown): e is IdempotencyConflictError =>
+  isFabricError(e) && e.code === "IDEMPOTENCY_CONFLICT";
 
 /** Events of one call arrived so far ahead of a missing one that the caller's buffer for them filled up. */
 export class EventBufferOverflowError extends FabricError {

@@ -271,7 +271,7 @@ export class KafkaTransport implements Transport {
       });
       await producer.connect();
       const batcher = new ProduceBatcher(producer, this.o.maxMessageBytes);
-      const deadLetters = new DeadLetterSink(batcher, this.names.dlq, this.logger);
+      const deadLetters = new DeadLetterSink(batcher, this.names.dlq, this.logger, { maxRecordBytes: this.o.maxMessageBytes });
       const replyPartition = replyPartitionFor(this.callerId, replyPartitions);
       replies = new TailConsumer({
         kafka: this.kafka,

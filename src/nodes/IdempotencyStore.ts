@@ -115,7 +115,14 @@ export class IdempotencyStore {
     for (;;) {
       // Claim first: almost every call is new, so one round trip (SET NX PX) decides; only a
       // refused claim pays for the read that says why.
-      const claim: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now(), node: binding.node, input: binding.input };
+      const claim: RunningRecord = {
+        state: "running",
+        owner,
+        claim: randomUUID(),
+        since: Date.now(),
+        node: binding.node,
+        input: binding.input,
+      };
       if (await this.records.setIfAbsent(key, claim, { ttlMs: this.leaseMs })) return { kind: "run", lease: this.lease(key, claim) };
       for (;;) {
         const record = (await this.records.get(key)) as CallRecord | undefined;

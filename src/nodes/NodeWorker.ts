@@ -22,6 +22,13 @@ import { IDEMPOTENCY_KEY_CONFIG } from "./idempotencyKey.js";
 import type { BeginResult, CallBinding, IdempotencyStore } from "./IdempotencyStore.js";
 import { encodeOutput, type CallOutcome, type CallPayload, type InterruptData, type SendWrite } from "./wireFormat.js";
 
+/**
+ * A runnable may carry, under this symbol, a function giving the part of its input that names the
+ * call (what its idempotency record is bound to), when the rest may differ between two asks of
+ * the same call — e.g. a negotiation question re-asked with a fresh deadline. Default: the whole input.
+ */
+export const IDEMPOTENCY_INPUT = Symbol.for("langgraph-fabric.idempotencyInput");
+
 /** What a {@link NodeWorker} needs. */
 export interface NodeWorkerOptions {
   /** The node's name. */
@@ -71,7 +78,8 @@ export class NodeWorker {
     let binding: CallBinding;
     try {
       payload = (await serde.loadsTyped(request.header.payloadType, request.payload)) as CallPayload;
-      binding = { node: this.options.node, input: await inputHash(serde, payload) };
+      const identity = (this.options.runnable as { [IDEMPOTENCY_INPUT]?: (input: unknown) => unknown })[IDEMPOTENCY_INPUT];
+      binding = { node: this.options.node, input: await inputHash(serde, identity ? identity(payload.input) : payload.input) };
     } catch (e) {
       return this.refusal(e, isRevivalRefusedError(e) ? "revival_refused" : undefined);
     }
@@ -188,7 +196,7 @@ export class NodeWorker {
 }
 
 /** Hex SHA-256 of the call's input as the serializer writes it (what an idempotency record is bound to). */
-async function inputHash(serde: FabricSerializer, payload: CallPayload): Promise<string> {
-  const [, bytes] = await serde.dumpsTyped(payload.input);
+async function inputHash(serde: FabricSerializer, input: unknown): Promise<string> {
+  const [, bytes] = await serde.dumpsTyped(input);
   return createHash("sha256").update(bytes).digest("hex");
 }

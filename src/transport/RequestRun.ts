@@ -27,7 +27,11 @@ export function errorResult(error: unknown): HandlerResult {
 }
 
 /** The header of the reply to `request`: it repeats the request's id, node, attempt and nonce. */
-export function replyHeaderFor(request: RequestHeader, replicaId: string, result: Pick<HandlerResult, "status" | "payloadType">): ReplyHeader {
+export function replyHeaderFor(
+  request: RequestHeader,
+  replicaId: string,
+  result: Pick<HandlerResult, "status" | "payloadType">,
+): ReplyHeader {
   return {
     v: ENVELOPE_VERSION,
     kind: "reply",

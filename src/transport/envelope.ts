@@ -18,6 +18,12 @@ export const ENVELOPE_VERSION = 1;
 /** Default largest frame, in bytes: Kafka's default `message.max.bytes` is about 1 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
 
+/**
+ * Largest header line, in bytes: the longest header the schema allows is under 8 KiB, so a frame
+ * whose first line is longer is refused before its JSON is parsed.
+ */
+export const MAX_HEADER_LINE_BYTES = 16_384;
+
 const id = z.string().min(1).max(200);
 const name = z.string().min(1).max(256);
 const nonce = z.string().min(8).max(64);
@@ -338,8 +344,11 @@ export class EnvelopeCodec {
       if (!this.keys.verify(buf, given))
         throw new EnvelopeError("signature", given ? "bad signature" : "unsigned message while signing is required");
     }
-    const nl = buf.indexOf(NEWLINE);
-    if (nl < 0) throw new EnvelopeError("malformed", "no header line");
+    const nl = buf.subarray(0, MAX_HEADER_LINE_BYTES + 1).indexOf(NEWLINE);
+    if (nl < 0)
+      throw buf.length > MAX_HEADER_LINE_BYTES
+        ? new EnvelopeError("too_large", `the header line is over the ${MAX_HEADER_LINE_BYTES}-byte limit`)
+        : new EnvelopeError("malformed", "no header line");
     let raw: unknown;
     try {
       raw = JSON.parse(buf.toString("utf8", 0, nl));

@@ -101,8 +101,7 @@ export function parseSigningKeys(text: string, source = "FABRIC_SIGNING_KEYS"): 
     const id = colon < 0 ? "" : entry.slice(0, colon);
     const encoded = colon < 0 ? "" : entry.slice(colon + 1);
     if (!KEY_ID.test(id)) throw new ConfigurationError(`${source} entry ${i + 1} has no valid key id before ":"`, { hint });
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded))
-      throw new ConfigurationError(`${source} key "${id}" is not base64`, { hint });
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new ConfigurationError(`${source} key "${id}" is not base64`, { hint });
     const secret = Buffer.from(encoded.replace(/-/g, "+").replace(/_/g, "/"), "base64");
     if (secret.length < MIN_SIGNING_KEY_BYTES)
       throw new ConfigurationError(`${source} key "${id}" is ${secret.length} bytes; at least ${MIN_SIGNING_KEY_BYTES} are required`, {
@@ -125,9 +124,12 @@ export function generateSigningKey(id = `k${Math.floor(Date.now() / 1000).toStri
 }
 
 /** The keys of a `signingKey` / `signingKeys` option pair, or undefined when neither is given. */
-export function signingKeysOf(options: { signingKey?: string | Uint8Array; signingKeys?: readonly SigningKey[] }): SigningKey[] | undefined {
+export function signingKeysOf(options: {
+  signingKey?: string | Uint8Array;
+  signingKeys?: readonly SigningKey[];
+}): SigningKey[] | undefined {
   if (options.signingKey !== undefined && options.signingKeys !== undefined)
-    throw new RangeError("give signingKeys or signingKey, not both (signingKey is one key with id \"default\")");
+    throw new RangeError('give signingKeys or signingKey, not both (signingKey is one key with id "default")');
   if (options.signingKeys !== undefined) return [...options.signingKeys];
   if (options.signingKey !== undefined) return [{ id: "default", secret: options.signingKey }];
   return undefined;

@@ -5,7 +5,12 @@ import { isRevivalRefusedError } from "../../../src/errors.js";
 import { FastJsonPlusSerializer } from "../../../src/serde/FastJsonPlusSerializer.js";
 import { FabricSerializer } from "../../../src/transport/payloadCodec.js";
 
-const prompt = { lc: 1, type: "constructor", id: ["langchain_core", "prompts", "prompt", "PromptTemplate"], kwargs: { template: "{x}", input_variables: ["x"] } };
+const prompt = {
+  lc: 1,
+  type: "constructor",
+  id: ["langchain_core", "prompts", "prompt", "PromptTemplate"],
+  kwargs: { template: "{x}", input_variables: ["x"] },
+};
 
 async function refusal(work: Promise<unknown>): Promise<unknown> {
   try {

@@ -130,7 +130,18 @@ describe("envelope header fast path", () => {
 
   it("decode still words schema errors through zod", () => {
     const codec = new EnvelopeCodec();
-    const bad = { v: 1, kind: "reply", id: "x", node: "n", replica: "r", caller: "c", attempt: 1, nonce: "n".repeat(8), status: "maybe", payloadType: "json" };
+    const bad = {
+      v: 1,
+      kind: "reply",
+      id: "x",
+      node: "n",
+      replica: "r",
+      caller: "c",
+      attempt: 1,
+      nonce: "n".repeat(8),
+      status: "maybe",
+      payloadType: "json",
+    };
     const frame = Buffer.from(`${JSON.stringify(bad)}\n`);
     let error: unknown;
     try {
