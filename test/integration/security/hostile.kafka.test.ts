@@ -305,7 +305,8 @@ describe("hostile input (default distributed setup: signed)", () => {
       }
       const producer = context.kafka.producer();
       await producer.connect();
-      for (let i = 0; i < messages.length; i += 50) await producer.send({ topic: topic!, messages: messages.slice(i, i + 50) });
+      // Ten 64 KB records per produce request: the broker takes about 1 MB per batch.
+    for (let i = 0; i < messages.length; i += 10) await producer.send({ topic: topic!, messages: messages.slice(i, i + 10) });
       await producer.disconnect();
       const error = await outcome;
       expect(isEventBufferOverflowError(error)).toBe(true);
