@@ -33,6 +33,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { Redis } from "ioredis";
 import { redisConnectionFromEnv } from "../adapters/redis/redisConnectionFromEnv.js";
 import { RedisSaver } from "../adapters/redis/RedisSaver.js";
+import { generateSigningKey } from "../src/transport/signingKeys.js";
 import {
   CLUSTER_BROKERS,
   ensureKafkaCluster,
@@ -256,6 +257,8 @@ async function main(): Promise<void> {
     FABRIC_PREFIX: RUN,
     CHAOS_LEDGER_URL: `redis://127.0.0.1:${LEDGER_PORT}`,
     CHAOS_LEDGER_PREFIX: RUN,
+    // Signed like the README's setup: the environment's keys, else a key made for this run.
+    ...(process.env.FABRIC_SIGNING_KEYS || process.env.FABRIC_INSECURE === "1" ? {} : { FABRIC_SIGNING_KEYS: generateSigningKey("chaos") }),
   };
   delete childEnv.REDIS_URL; // one Redis per fabric: the Sentinels say which
 

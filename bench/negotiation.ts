@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import { KafkaTransport } from "../adapters/kafka/KafkaTransport.js";
+import { benchSigning } from "./lib/benchSigning.js";
 import { RedisStateStore } from "../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric } from "../src/fabric.js";
 import { participantNode } from "../src/negotiation/RemoteParticipants.js";
@@ -42,6 +43,8 @@ import { agentSignal } from "./lib/negotiationSignal.js";
 import { percentile, printTable, round, writeResults } from "./lib/stats.js";
 
 const env = process.env;
+/** Message signing, on unless BENCH_SIGNING=off; set in the environment here so replica processes sign the same way. */
+const SIGNING = benchSigning(env);
 const SESSIONS = Number(env.BENCH_SESSIONS ?? 1000);
 const SIZES = (env.BENCH_SIZES ?? "3,5,10").split(",").map(Number);
 const COLD_SESSIONS = Number(env.BENCH_COLD_SESSIONS ?? 300);
@@ -212,7 +215,7 @@ async function kafkaPhase(keyPrefix: string, topicPrefix: string): Promise<PathF
       ),
     );
     fabric = await createFabric({
-      transport: new KafkaTransport({ brokers: BROKERS, topicPrefix, requestPartitions: 2, sweepStaleGroups: false, logger }),
+      transport: new KafkaTransport({ ...SIGNING, brokers: BROKERS, topicPrefix, requestPartitions: 2, sweepStaleGroups: false, logger }),
       state: store,
       logger,
       monitors: false,

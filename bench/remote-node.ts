@@ -21,7 +21,9 @@
  * BENCH_CONCURRENCY (per replica, 64), BENCH_PHASES (comma list of direct, memory, idempotency,
  * kafka, kafka-tp), BENCH_CPU_PROF_DIR (run the benchmark and its replicas with --cpu-prof there),
  * BENCH_COMMIT_INTERVAL_MS, BENCH_REDIS_AUTOPIPELINE=1, BENCH_QUIET (0.2: wait, at most
- * BENCH_QUIET_WAIT_S = 60 s, until under that share of the machine's cores is busy).
+ * BENCH_QUIET_WAIT_S = 60 s, until under that share of the machine's cores is busy), BENCH_SIGNING
+ * (on: messages signed with FABRIC_SIGNING_KEYS or a key made for the run; off: unsigned, written
+ * to remote-node-unsigned.json).
  *
  * The program bundles itself and the replica program to plain JavaScript first and runs that, so
  * that this package's code costs what the built package costs (see `lib/bundle.ts`); BENCH_TSX=1
@@ -36,6 +38,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import { KafkaTransport } from "../adapters/kafka/KafkaTransport.js";
+import { benchSigning, benchSigningMode } from "./lib/benchSigning.js";
 import type { RedisStateStore } from "../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric } from "../src/fabric.js";
 import { IdempotencyStore } from "../src/nodes/IdempotencyStore.js";
@@ -51,6 +54,8 @@ import type { ReplicaCommand, ReplicaReport } from "./lib/remoteNodeReplica.js";
 import { percentile, printTable, round, writeResults } from "./lib/stats.js";
 
 const env = process.env;
+/** Message signing, on unless BENCH_SIGNING=off; set in the environment here so replica processes sign the same way. */
+const SIGNING = benchSigning(env);
 const REPLICAS = Number(env.BENCH_REPLICAS ?? 4);
 const RATE = Number(env.BENCH_RATE ?? 200);
 const RATE_S = Number(env.BENCH_RATE_S ?? 10);
@@ -185,7 +190,7 @@ async function idempotencyPhase(redis: Redis, keyPrefix: string): Promise<Record
     const complete: number[] = [];
     const one = async (): Promise<void> => {
       const t0 = performance.now();
-      const b = await idem.begin(randomUUID(), "bench");
+      const b = await idem.begin(randomUUID(), "bench", { node: "bench", input: "0".repeat(64) });
       const t1 = performance.now();
       if (b.kind !== "run") throw new Error("a fresh key was already recorded");
       await b.lease.complete("json", reply);
@@ -310,7 +315,7 @@ async function kafkaPhase(redis: Redis, keyPrefix: string, topicPrefix: string):
     // One at a time: concurrent joins of one group rebalance over and over.
     for (let i = 0; i < REPLICAS; i += 1) replicas.push(await spawnReplica(childEnv));
     fabric = await createFabric({
-      transport: new KafkaTransport({ brokers: BROKERS, topicPrefix, sweepStaleGroups: false, logger }),
+      transport: new KafkaTransport({ ...SIGNING, brokers: BROKERS, topicPrefix, sweepStaleGroups: false, logger }),
       state: (store = benchStateStore(REDIS_URL, keyPrefix)),
       logger,
     });
@@ -506,7 +511,8 @@ function printResults(results: Record<string, unknown>, busyBefore: number): voi
     direct_p50_ms: r.direct?.function.p50_ms ?? null,
   };
   console.log(`\n${JSON.stringify(headline)}`);
-  const path = writeResults("remote-node", {
+  // Unsigned runs (BENCH_SIGNING=off, to measure what signing costs) go to their own file.
+  const path = writeResults(benchSigningMode(env) === "off" ? "remote-node-unsigned" : "remote-node", {
     ...headline,
     ...results,
     _meta: {
@@ -515,6 +521,7 @@ function printResults(results: Record<string, unknown>, busyBefore: number): voi
       latency_load: `open loop at ${RATE} calls/s for ${RATE_S} s after warm-up (headline); sequential closed loop also reported`,
       throughput_load: `windows of ${WINDOWS.join("/")} calls in flight, ${TP_S} s each after 1 s warm-up; best reported`,
       best_window: best?.window ?? null,
+      signing: benchSigningMode(env),
       machine_busy_before: round(busyBefore, 2),
       node: process.version,
       cpus: cpus().length,

@@ -37,7 +37,10 @@ Connection security (default: plaintext, no authentication; see docs/security.md
   --kafka-sasl-password-file <file>    file holding its password           (env KAFKA_SASL_PASSWORD_FILE or KAFKA_SASL_PASSWORD)
   --redis-ca <file>                    CA of Redis's certificate           (env REDIS_TLS_CA_FILE; TLS: a rediss:// URL)
   Client certificates, user names and passwords of Redis: REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE, the URL
-  (rediss://user:password@host:port) or REDIS_USERNAME, REDIS_PASSWORD(_FILE); of Kafka: KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.`;
+  (rediss://user:password@host:port) or REDIS_USERNAME, REDIS_PASSWORD(_FILE); of Kafka: KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.
+
+Message signing (distributed only): env FABRIC_SIGNING_KEYS=id:base64,… (\`langgraph-fabric keygen\`),
+  or FABRIC_INSECURE=1 to run unsigned on a trusted network.`;
 
 /**
  * Parses `argv` against `options`.

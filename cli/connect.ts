@@ -1,6 +1,7 @@
 /**
  * Where a CLI command (or the demo) finds its fabric: `--kafka` / `--redis` / `--prefix` flags, else
- * `KAFKA_BROKERS` / `REDIS_URL` / `FABRIC_PREFIX`, else the embedded default. Before a
+ * `KAFKA_BROKERS` / `REDIS_URL` / `FABRIC_PREFIX`, else the embedded default. A distributed fabric
+ * signs its messages with `FABRIC_SIGNING_KEYS` (or runs unsigned with `FABRIC_INSECURE=1`). Before a
  * distributed fabric is created, both services are probed with short timeouts, so that a broker or
  * Redis that is not running is a one-line error with a hint within seconds — kafkajs and ioredis
  * would otherwise retry for tens of seconds and then fail deep inside a start-up.
@@ -10,7 +11,7 @@
 import { hostname } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import { Redis } from "ioredis";
-import { kafkaBrokersFromEnv, KafkaTransport } from "../adapters/kafka/index.js";
+import { kafkaBrokersFromEnv, KafkaTransport, signingFromEnv, type SigningSettings } from "../adapters/kafka/index.js";
 import { kafkaSecurityConfig, kafkaSecurityError, resolveKafkaSecurity } from "../adapters/kafka/kafkaSecurity.js";
 import { KAFKA_SECURITY_ENV, kafkaSecurityFromEnv, type KafkaSecurityEnv } from "../adapters/kafka/kafkaSecurityFromEnv.js";
 import { RedisStateStore } from "../adapters/redis/index.js";
@@ -71,7 +72,15 @@ export type Connection =
       redisSecurity?: RedisSecurityOptions | undefined;
       /** The security variables, flags folded in, for child processes (a worker started by the demo). */
       securityEnv?: Record<string, string>;
+      /** Message signing from `FABRIC_SIGNING_KEYS` / `FABRIC_INSECURE` (empty: the transport refuses to start). */
+      signing: ConnectionSigning;
     };
+
+/** The signing settings of a connection, with the keys' text so child processes can be given the same. */
+export interface ConnectionSigning extends SigningSettings {
+  /** `FABRIC_SIGNING_KEYS` as given (`id:base64,…`). */
+  keysText?: string;
+}
 
 /** A fabric opened by {@link openFabric}, with what it took to close it. */
 export interface OpenedFabric {
@@ -138,6 +147,17 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     if (!isConfigurationError(e)) throw e;
     throw new CliError(e.message, { exitCode: EXIT.usage });
   }
+  let signing: ConnectionSigning;
+  try {
+    const settings = signingFromEnv(env);
+    const keysText = env.FABRIC_SIGNING_KEYS?.trim();
+    signing = settings.signingKeys !== undefined && keysText !== undefined ? { ...settings, keysText } : settings;
+  } catch (e) {
+    throw new CliError((e as Error).message, {
+      hint: "FABRIC_SIGNING_KEYS is id:base64secret,… (generate one with `langgraph-fabric keygen`)",
+      exitCode: EXIT.usage,
+    });
+  }
   return {
     mode: "distributed",
     brokers: brokers ?? [],
@@ -146,6 +166,7 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     kafkaSecurity,
     redisSecurity,
     securityEnv,
+    signing,
   };
 }
 
@@ -171,6 +192,16 @@ function securityVariables(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Reco
     if (name === "KAFKA_SASL_PASSWORD_FILE") delete out.KAFKA_SASL_PASSWORD; // the flag wins over an inline password
   }
   return out;
+}
+
+/** `connection` signing with `keysText` (`FABRIC_SIGNING_KEYS` form) when it has no keys and is not insecure by name. */
+export function withSigningKeys(connection: Connection, keysText: string): Connection {
+  if (connection.mode === "embedded" || connection.signing.signingKeys !== undefined || connection.signing.insecure) return connection;
+  return { ...connection, signing: signingOfText(keysText) };
+}
+
+function signingOfText(keysText: string): ConnectionSigning {
+  return { ...signingFromEnv({ FABRIC_SIGNING_KEYS: keysText }), keysText };
 }
 
 /** One line for people: where a connection points (the Redis password, if any, hidden). */
@@ -230,6 +261,8 @@ export async function openFabric(
             ...connection.kafkaSecurity,
             brokers: connection.brokers,
             logger: config.logger,
+            ...(connection.signing.signingKeys !== undefined ? { signingKeys: connection.signing.signingKeys } : {}),
+            ...(connection.signing.insecure ? { insecure: true } : {}),
             ...(prefix === undefined ? {} : { topicPrefix: prefix }),
           });
     state = RedisStateStore.fromUrl(connection.redisUrl, {

@@ -12,6 +12,7 @@
 import { CliError, EXIT, runMain } from "./cliError.js";
 import { dashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
+import { keygenCommand } from "./keygen.js";
 import { statusCommand } from "./status.js";
 import { workerCommand } from "./worker.js";
 
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<num
   status: statusCommand,
   dashboard: dashboardCommand,
   demo: demoCommand,
+  keygen: keygenCommand,
 };
 
 const HELP = `Usage: langgraph-fabric <command> [options]
@@ -33,9 +35,11 @@ Commands:
                  the same, as a live page in the browser (charts of calls/s and latency)
   demo [--kafka … --redis …] [--workers n]
                  the signal-fusion demo: agents, a negotiation fusing their signals, risk, decision
+  keygen [id]    print a new message-signing key (id:base64) for FABRIC_SIGNING_KEYS
 
 Every command that connects takes --kafka <host:port,…>, --redis <url> and --prefix <name>, or
-reads KAFKA_BROKERS, REDIS_URL and FABRIC_PREFIX. Run \`langgraph-fabric <command> --help\` for more.
+reads KAFKA_BROKERS, REDIS_URL and FABRIC_PREFIX; a distributed fabric signs its messages with
+FABRIC_SIGNING_KEYS (or runs unsigned with FABRIC_INSECURE=1, on a trusted network only). Run \`langgraph-fabric <command> --help\` for more.
 Local Kafka and Redis for trying it: \`npm run services:up\` in a clone of the repository.
 `;
 

@@ -463,3 +463,67 @@ export class ConnectionSecurityError extends FabricError {
 }
 /** True if `e` is a {@link ConnectionSecurityError}. */
 export const isConnectionSecurityError = (e: unknown): e is ConnectionSecurityError => isFabricError(e) && e.code === "CONNECTION_SECURITY";
+
+/**
+ * A distributed transport was configured without message authentication: anyone who can write to
+ * its topics could then forge requests and replies. Give signing keys, or opt out by name.
+ */
+export class SigningKeyRequiredError extends FabricError {
+  constructor(what: string) {
+    super("SIGNING_KEY_REQUIRED", `${what} has no signing keys: a distributed fabric signs and verifies every message`, {
+      hint:
+        "set FABRIC_SIGNING_KEYS (generate a key with `npx langgraph-fabric keygen`) or pass signingKeys: [{ id, secret }]; " +
+        "to run without authentication on a trusted network only, pass insecure: true (FABRIC_INSECURE=1)",
+    });
+  }
+}
+/** True if `e` is a {@link SigningKeyRequiredError}. */
+export const isSigningKeyRequiredError = (e: unknown): e is SigningKeyRequiredError =>
+  isFabricError(e) && e.code === "SIGNING_KEY_REQUIRED";
+
+/**
+ * Serialized data asked to build a LangChain class that is not on the serializer's revival
+ * allowlist (`revivable`). Nothing was constructed; the data came from the network or storage.
+ */
+export class RevivalRefusedError extends FabricError {
+  /** The refused record's id path, e.g. `"langchain_core/prompts/PromptTemplate"`, or `secret:<name>`. */
+  readonly classId: string;
+  constructor(classId: string) {
+    super("REVIVAL_REFUSED", `refused to revive "${classId}": it is not on the serializer's allowlist`, {
+      hint: "only LangChain messages and documents are revived from the wire and from storage; add trusted classes with the serializer's revivable option",
+    });
+    this.classId = classId;
+  }
+}
+/** True if `e` is a {@link RevivalRefusedError}. */
+export const isRevivalRefusedError = (e: unknown): e is RevivalRefusedError => isFabricError(e) && e.code === "REVIVAL_REFUSED";
+
+/**
+ * A request's idempotency key already belongs to a call of another node or with other input: the
+ * request is refused (dead-lettered with reason `idempotency_conflict`), never served that call's result.
+ */
+export class IdempotencyConflictError extends FabricError {
+  /** The conflicting key. */
+  readonly key: string;
+  constructor(key: string, node: string) {
+    super("IDEMPOTENCY_CONFLICT", `idempotency key "${key}" is recorded for another node or another input than this call of "${node}"`, {
+      hint: "a forged request, or a caller that reuses keys across different calls; the request was refused",
+    });
+    this.key = key;
+  }
+}
+/** True if `e` is an {@link IdempotencyConflictError}. */
+export const isIdempotencyConflictError = (e: unknown): e is IdempotencyConflictError =>
+  isFabricError(e) && e.code === "IDEMPOTENCY_CONFLICT";
+
+/** Events of one call arrived so far ahead of a missing one that the caller's buffer for them filled up. */
+export class EventBufferOverflowError extends FabricError {
+  constructor(node: string, id: string, limit: string) {
+    super("EVENT_BUFFER_OVERFLOW", `call ${id} of node "${node}" buffered more out-of-order events than allowed (${limit})`, {
+      hint: "the call failed so memory stays bounded; events are lost or forged on the wire (see the dead-letter topic)",
+    });
+  }
+}
+/** True if `e` is an {@link EventBufferOverflowError}. */
+export const isEventBufferOverflowError = (e: unknown): e is EventBufferOverflowError =>
+  isFabricError(e) && e.code === "EVENT_BUFFER_OVERFLOW";

@@ -70,6 +70,13 @@ export interface FabricConfig {
   /** Leases and retention of node-call idempotency records. */
   idempotency?: IdempotencyOptions;
   /**
+   * LangChain classes revived from node payloads beside the default allowlist (messages, their
+   * chunks, documents: `DEFAULT_REVIVABLE_CLASSES`), as id paths such as
+   * `"langchain_core/prompts/PromptTemplate"`; anything else is refused (`RevivalRefusedError`).
+   * Give every process of the fabric the same list. Default: none.
+   */
+  revivable?: readonly string[];
+  /**
    * How a replica is chosen per call: a strategy name (`"p2c-ewma"`, the default; `"round-robin"`,
    * `"weighted-round-robin"`, `"least-connections"`, `"performance"`, `"resource"`,
    * `"consistent-hash"`), strategy options, or a `Balancer` instance.
@@ -168,7 +175,7 @@ export class Fabric {
   private readonly calls: CallPath;
   private readonly idempotency: IdempotencyStore;
   private readonly goneReplicas: GoneReplicas;
-  private readonly serde = new FabricSerializer();
+  private readonly serde: FabricSerializer;
   private readonly drainTimeoutMs: number;
   private readonly ownsState: boolean;
   private readonly server: ReplicaServer;
@@ -182,6 +189,7 @@ export class Fabric {
    */
   constructor(config: FabricConfig = {}, degraded: C.DegradedBackends = {}) {
     this.logger = config.logger ?? createConsoleLogger({ name: "fabric" });
+    this.serde = new FabricSerializer(config.revivable === undefined ? {} : { revivable: config.revivable });
     this.degraded = { ...degraded };
     this.healthCheckTimeoutMs = resolveDegradation(config).healthCheckTimeoutMs;
     this.ownsState = config.state === undefined || degraded.state !== undefined || config.closeState === true;

@@ -36,7 +36,10 @@ export type { DeadLetter, InMemoryTransportOptions } from "./transport/InMemoryT
 export { DEFAULT_MAX_MESSAGE_BYTES, ENVELOPE_VERSION, EnvelopeCodec } from "./transport/envelope.js";
 export type { EnvelopeCodecOptions, EnvelopeHeader, Frame, RequestHeader, ReplyHeader } from "./transport/envelope.js";
 export { FabricSerializer } from "./transport/payloadCodec.js";
-export { FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
+export { generateSigningKey, MIN_SIGNING_KEY_BYTES, parseSigningKeys, SigningKeyRing } from "./transport/signingKeys.js";
+export type { SigningKey } from "./transport/signingKeys.js";
+export { DEFAULT_REVIVABLE_CLASSES, FastJsonPlusSerializer, isPlainJson, needsRevival } from "./serde/FastJsonPlusSerializer.js";
+export type { FastJsonPlusSerializerOptions } from "./serde/FastJsonPlusSerializer.js";
 export {
   childTraceContext,
   parseTraceparent,

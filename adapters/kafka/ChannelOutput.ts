@@ -35,7 +35,7 @@ export class ChannelOutput {
     logger: Logger,
   ) {
     this.batcher = new ProduceBatcher(producer, target.maxMessageBytes);
-    this.deadLetters = new DeadLetterSink(this.batcher, target.deadLetterTopic, logger);
+    this.deadLetters = new DeadLetterSink(this.batcher, target.deadLetterTopic, logger, { maxRecordBytes: target.maxMessageBytes });
     // All the default partitioner reads of it, for a keyed record, is the partition count.
     this.meta = Array.from({ length: target.outputPartitions }, (_, i) => ({
       partitionErrorCode: 0,

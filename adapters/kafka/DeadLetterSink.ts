@@ -17,7 +17,28 @@ export const DEAD_LETTER_HEADERS = {
   error: "lgf-error",
   /** `topic/partition/offset` of the original message. */
   source: "lgf-source",
+  /** Present (`"1"`) on a reference: the original was too large to copy, the value is {@link DeadLetterReference} JSON. */
+  reference: "lgf-reference",
 } as const;
+
+/**
+ * The value of a dead letter whose original record could not be copied (over the size limit with
+ * the `lgf-*` headers, or headers over {@link MAX_COPIED_HEADER_BYTES}): where to find it, and why.
+ */
+export interface DeadLetterReference {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Bytes of the original value, key and headers. */
+  size: number;
+  reason: string;
+  error: string;
+}
+
+/** Most bytes of original headers copied into a dead letter; more and it becomes a reference. */
+export const MAX_COPIED_HEADER_BYTES = 16_384;
+/** Room kept for the `lgf-*` headers and the record's own overhead, in bytes. */
+const DEAD_LETTER_OVERHEAD_BYTES = 4_096;
 
 /** Where a rejected message came from. */
 export interface MessageSource {
@@ -32,11 +53,17 @@ export interface DeadLetterRetryOptions {
   initialDelayMs?: number;
   /** Longest wait between retries, in ms. Default 5 000. */
   maxDelayMs?: number;
+  /**
+   * Largest dead letter produced, in bytes (the transport's `maxMessageBytes`): a copy that would
+   * be larger is replaced by a {@link DeadLetterReference}. Default 1,000,000.
+   */
+  maxRecordBytes?: number;
 }
 
 const RETRY_DEFAULTS: Required<DeadLetterRetryOptions> = {
   initialDelayMs: 100, // ms
   maxDelayMs: 5_000, // ms
+  maxRecordBytes: 1_000_000, // bytes
 };
 
 /** Produces dead letters to `<prefix>.dlq` (one partition: they are rare and read in order by operators). */
@@ -51,16 +78,20 @@ export class DeadLetterSink {
     retry: DeadLetterRetryOptions = {},
   ) {
     this.retry = { ...RETRY_DEFAULTS, ...retry };
-    for (const field of ["initialDelayMs", "maxDelayMs"] as const) {
+    for (const field of ["initialDelayMs", "maxDelayMs", "maxRecordBytes"] as const) {
       const v = this.retry[field];
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${field} must be a positive integer of milliseconds (got ${v})`);
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${field} must be a positive integer (got ${v})`);
     }
     if (this.retry.maxDelayMs < this.retry.initialDelayMs) {
       throw new RangeError(`maxDelayMs must be >= initialDelayMs (got ${this.retry.maxDelayMs} < ${this.retry.initialDelayMs})`);
     }
   }
 
-  /** Produces the dead letter and logs it; resolves once the broker has it (then the original may be committed). */
+  /**
+   * Produces the dead letter and logs it; resolves once the broker has it (then the original may
+   * be committed). A record too large to copy — or one the broker refuses as too large — is
+   * dead-lettered as a {@link DeadLetterReference} instead, so it can never jam its partition.
+   */
   async send(
     reason: string,
     error: string,
@@ -68,14 +99,40 @@ export class DeadLetterSink {
     message: Pick<KafkaMessage, "key" | "value" | "headers">,
   ): Promise<void> {
     const where = `${source.topic}/${source.partition}/${source.offset}`;
-    const headers: IHeaders = {
-      ...(message.headers ?? {}),
+    const ours: IHeaders = {
       [DEAD_LETTER_HEADERS.reason]: reason,
       [DEAD_LETTER_HEADERS.error]: error.slice(0, 2000),
       [DEAD_LETTER_HEADERS.source]: where,
     };
-    await this.batcher.send({ topic: this.topic, partition: 0, key: message.key, value: message.value, headers });
-    this.logger.warn("dead-lettered a message", { reason, error, source: where });
+    const headerBytes = sizeOfHeaders(message.headers);
+    const size = (message.value?.length ?? 0) + (message.key?.length ?? 0) + headerBytes;
+    const copyFits = headerBytes <= MAX_COPIED_HEADER_BYTES && size + DEAD_LETTER_OVERHEAD_BYTES <= this.retry.maxRecordBytes;
+    let copied = false;
+    if (copyFits) {
+      try {
+        const headers = { ...(message.headers ?? {}), ...ours };
+        await this.batcher.send({ topic: this.topic, partition: 0, key: message.key, value: message.value, headers });
+        copied = true;
+      } catch (e) {
+        if (!isTooLarge(e)) throw e; // the broker's limit is lower than ours: fall back to a reference
+      }
+    }
+    if (!copied) {
+      const reference: DeadLetterReference = { ...source, size, reason, error: error.slice(0, 2000) };
+      await this.batcher.send({
+        topic: this.topic,
+        partition: 0,
+        key: null,
+        value: Buffer.from(JSON.stringify(reference)),
+        headers: { ...ours, [DEAD_LETTER_HEADERS.reference]: "1" },
+      });
+    }
+    this.logger.warn(copied ? "dead-lettered a message" : "dead-lettered a reference to a message too large to copy", {
+      reason,
+      error,
+      source: where,
+      ...(copied ? {} : { size }),
+    });
   }
 
   /**
@@ -139,4 +196,22 @@ export function signatureOf(message: Pick<KafkaMessage, "headers">): string | un
 /** Kafka headers carrying a frame's signature, if it has one. */
 export function signatureHeaders(frame: Frame): Record<string, string> | undefined {
   return frame.signature === undefined ? undefined : { [SIGNATURE_HEADER]: frame.signature };
+}
+
+function sizeOfHeaders(headers: IHeaders | undefined): number {
+  let size = 0;
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    size += k.length;
+    for (const item of Array.isArray(v) ? v : [v]) size += item === undefined ? 0 : Buffer.byteLength(item);
+  }
+  return size;
+}
+
+/** A broker's refusal of a record for its size (kafkajs names the protocol error). */
+function isTooLarge(error: unknown): boolean {
+  const e = error as { type?: unknown; message?: unknown; cause?: unknown } | null;
+  if (e === null || typeof e !== "object") return false;
+  if (e.type === "MESSAGE_TOO_LARGE" || e.type === "RECORD_LIST_TOO_LARGE") return true;
+  if (typeof e.message === "string" && /too large/i.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== error && isTooLarge(e.cause);
 }

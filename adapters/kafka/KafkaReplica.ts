@@ -13,10 +13,10 @@
 import type { KafkaMessage } from "kafkajs";
 import { isEnvelopeError, TransportError } from "../../src/errors.js";
 import type { Logger } from "../../src/observability/logger.js";
-import { ENVELOPE_VERSION, type EnvelopeCodec, type EnvelopeHeader, type ReplyHeader } from "../../src/transport/envelope.js";
-import { errorResult, RequestRun } from "../../src/transport/RequestRun.js";
+import type { EnvelopeCodec, EnvelopeHeader } from "../../src/transport/envelope.js";
+import { errorResult, replyHeaderFor, RequestRun } from "../../src/transport/RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "../../src/transport/Transport.js";
-import { signatureHeaders, signatureOf, type DeadLetterSink } from "./DeadLetterSink.js";
+import { signatureHeaders, signatureOf, type DeadLetterSink, type MessageSource } from "./DeadLetterSink.js";
 import { OffsetTracker } from "./OffsetTracker.js";
 import type { ProduceBatcher } from "./ProduceBatcher.js";
 import type { MemberReplica, ReplicaMember } from "./ReplicaMember.js";
@@ -45,6 +45,11 @@ interface Job {
   readonly request: IncomingRequest;
   readonly replyPartition: number;
   readonly acks: { tracker: OffsetTracker; offset: number }[];
+  /** Where the request was read, and the record itself: a refused request is dead-lettered whole. */
+  readonly source: MessageSource;
+  readonly message: KafkaMessage;
+  /** Whether this replica still owns the request's partition (a dead letter is retried while it does). */
+  readonly owned: () => boolean;
   run?: RequestRun;
 }
 
@@ -199,7 +204,7 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
       existing.acks.push(ack); // the same call again (a partition came back): one run answers both
       return;
     }
-    this.queue.push({ key, request: { header, payload }, replyPartition: replyTo.partition, acks: [ack] });
+    this.queue.push({ key, request: { header, payload }, replyPartition: replyTo.partition, acks: [ack], source, message, owned });
     this.pump();
   }
 
@@ -242,16 +247,7 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
     void run.result(this.p.handler).then(async (result) => {
       if (this.state === "stopped" || this.running.get(job.key) !== job) return; // stopped: unanswered, redelivered elsewhere
       if (run.abortedBy !== "cancel") {
-        const reply: ReplyHeader = {
-          v: ENVELOPE_VERSION,
-          kind: "reply",
-          id: h.id,
-          node: h.node,
-          replica: this.current.replicaId,
-          caller: h.caller,
-          status: result.status,
-          payloadType: result.payloadType,
-        };
+        const reply = replyHeaderFor(h, this.current.replicaId, result);
         try {
           await send(reply, result.payload).catch((error: unknown) => {
             // Typically a reply over the size limit: tell the caller rather than leave it to its deadline.
@@ -263,6 +259,13 @@ export class KafkaReplica implements ServeHandle, MemberReplica {
           this.finish(job, false);
           return;
         }
+      }
+      if (result.refused !== undefined) {
+        // Refused requests (a stolen idempotency key, a refused class) go to the DLQ; committed once it has them.
+        const { reason, message } = result.refused;
+        const delivered = await this.p.deadLetters.deliver(reason, message, job.source, job.message, job.owned);
+        this.finish(job, delivered);
+        return;
       }
       this.finish(job, true);
     });

@@ -11,7 +11,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type Prod
 import { ConfigurationError, TransportError } from "../../src/errors.js";
 import { createConsoleLogger, type Logger } from "../../src/observability/logger.js";
 import { EnvelopeCodec, ENVELOPE_VERSION, type CancelHeader, type Frame, type RequestHeader } from "../../src/transport/envelope.js";
-import { PendingCalls } from "../../src/transport/PendingCalls.js";
+import { PendingCalls, type PendingCallsStats } from "../../src/transport/PendingCalls.js";
 import type {
   CallOptions,
   CallReply,
@@ -29,6 +29,7 @@ import { deleteGroups, sweepEmptyGroups } from "./groupJanitor.js";
 import { KafkaReplica } from "./KafkaReplica.js";
 import { KAFKA_TRANSPORT_DEFAULTS, resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from "./kafkaDefaults.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
+import { signingFromEnv } from "./signingFromEnv.js";
 import { kafkaLogCreator } from "./kafkaLogger.js";
 import { checkKafkaSecurity, kafkaSecurityConfig, kafkaSecurityError, warnAboutPlainSasl } from "./kafkaSecurity.js";
 import { kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
@@ -84,7 +85,7 @@ export class KafkaTransport implements Transport {
     this.callerId = this.o.callerId;
     this.names = new TopicNames(this.o.topicPrefix);
     this.logger = this.o.logger ?? createConsoleLogger({ name: "fabric:kafka" });
-    this.codec = new EnvelopeCodec({ maxMessageBytes: this.o.maxMessageBytes, signingKey: this.o.signingKey });
+    this.codec = new EnvelopeCodec({ maxMessageBytes: this.o.maxMessageBytes, signingKeys: this.o.signingKeys });
     this.pending = new PendingCalls(this.o.now, this.logger);
     if (this.o.kafka === undefined) warnAboutPlainSasl(this.o.security, this.logger);
     this.kafka =
@@ -100,11 +101,13 @@ export class KafkaTransport implements Transport {
 
   /**
    * A transport on the brokers named by `KAFKA_BROKERS` (comma-separated `host:port`), with the TLS
-   * and SASL settings of `KAFKA_SSL*` and `KAFKA_SASL_*` (see `kafkaSecurityFromEnv`); `ssl` and
-   * `sasl` given in `options` win over the environment.
+   * and SASL settings of `KAFKA_SSL*` and `KAFKA_SASL_*` (see `kafkaSecurityFromEnv`; `ssl` and
+   * `sasl` given in `options` win over them), signing with `FABRIC_SIGNING_KEYS` (or, by name,
+   * `FABRIC_INSECURE=1`; these win over `options`).
    *
-   * @throws ConfigurationError when `KAFKA_BROKERS` is unset or malformed, or a security variable is
-   *   malformed or names a file that cannot be read.
+   * @throws ConfigurationError when `KAFKA_BROKERS` is unset or malformed, a security variable is
+   *   malformed or names a file that cannot be read, or a signing key is malformed;
+   *   SigningKeyRequiredError when neither the environment nor `options` gives keys or `insecure`.
    */
   static fromEnv(options: Omit<KafkaTransportOptions, "brokers"> = {}, env: NodeJS.ProcessEnv = process.env): KafkaTransport {
     const brokers = kafkaBrokersFromEnv(env);
@@ -112,7 +115,9 @@ export class KafkaTransport implements Transport {
       throw new ConfigurationError("KAFKA_BROKERS is not set", {
         hint: 'set KAFKA_BROKERS="host:9092,…" (or pass brokers to new KafkaTransport)',
       });
-    return new KafkaTransport({ ...kafkaSecurityFromEnv(env), ...options, brokers });
+    const signing = signingFromEnv(env);
+    const base = signing.signingKeys !== undefined || signing.insecure ? withoutSigning(options) : options;
+    return new KafkaTransport({ ...kafkaSecurityFromEnv(env), ...base, ...signing, brokers });
   }
 
   /** Reply partition of this caller (diagnostic; tests use it). */
@@ -120,8 +125,18 @@ export class KafkaTransport implements Transport {
     return this.conn && formatReplyTo(this.names.replies, this.conn.replyPartition);
   }
 
+  /** Replies and events refused because they answered no request in flight (replays, forgeries), and event-buffer overflows. */
+  callStats(): PendingCallsStats {
+    return this.pending.stats();
+  }
+
   start(): Promise<void> {
     if (this.conn) return Promise.resolve();
+    if (this.o.insecure)
+      this.logger.warn("INSECURE: this Kafka transport neither signs nor verifies messages (insecure: true / FABRIC_INSECURE=1)", {
+        hint: "anyone who can write to its topics can forge node requests and replies; set FABRIC_SIGNING_KEYS (see docs/security.md)",
+        topicPrefix: this.o.topicPrefix,
+      });
     this.starting ??= this.connect().finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -137,6 +152,7 @@ export class KafkaTransport implements Transport {
       kind: "request",
       caller: this.callerId,
       replyTo: formatReplyTo(this.names.replies, conn.replyPartition),
+      nonce: this.pending.nonce(),
     };
     const frame = this.codec.encode(header, payload);
     const key = callKey(header);
@@ -276,7 +292,7 @@ export class KafkaTransport implements Transport {
       });
       await producer.connect();
       const batcher = new ProduceBatcher(producer, this.o.maxMessageBytes);
-      const deadLetters = new DeadLetterSink(batcher, this.names.dlq, this.logger);
+      const deadLetters = new DeadLetterSink(batcher, this.names.dlq, this.logger, { maxRecordBytes: this.o.maxMessageBytes });
       const replyPartition = replyPartitionFor(this.callerId, replyPartitions);
       replies = new TailConsumer({
         kafka: this.kafka,
@@ -417,6 +433,14 @@ export class KafkaTransport implements Transport {
       deadLetters.reject("unexpected_kind", `a ${header.kind} arrived on ${this.names.replies}`, source, message);
     }
   }
+}
+
+/** `options` without its signing settings (the environment's replace them). */
+export function withoutSigning<T extends Pick<KafkaTransportOptions, "signingKey" | "signingKeys" | "insecure">>(
+  options: T,
+): Omit<T, "signingKey" | "signingKeys" | "insecure"> {
+  const { signingKey: _a, signingKeys: _b, insecure: _c, ...rest } = options;
+  return rest;
 }
 
 function hashPartition(id: string, count: number): number {

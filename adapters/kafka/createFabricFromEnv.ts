@@ -14,7 +14,8 @@ import { redisConnectionFromEnv } from "../redis/redisConnectionFromEnv.js";
 import { RedisStateStore } from "../redis/RedisStateStore.js";
 import { redisSecurityFromEnv } from "../redis/redisSecurity.js";
 import { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
-import { KafkaTransport } from "./KafkaTransport.js";
+import { KafkaTransport, withoutSigning } from "./KafkaTransport.js";
+import { signingFromEnv } from "./signingFromEnv.js";
 import type { KafkaTransportOptions } from "./kafkaDefaults.js";
 import { kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
 
@@ -42,6 +43,8 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  *   `KAFKA_SASL_PASSWORD(_FILE)`… (optional): TLS and SASL to the brokers (`kafkaSecurityFromEnv`;
  *   `kafka.ssl` / `kafka.sasl` in `options` win); a `rediss://user:password@…` URL and
  *   `REDIS_TLS_CA_FILE`… (optional): TLS and an ACL user for Redis (`redisSecurityFromEnv`);
+ * - `FABRIC_SIGNING_KEYS` (`id:base64,…`, oldest first): the message-signing keys, required for a
+ *   distributed fabric unless `FABRIC_INSECURE=1` opts out (see docs/security.md);
  * - neither variable: the embedded default, as `createFabric()`.
  *
  * ```ts
@@ -50,8 +53,9 @@ const PREFIX = /^[a-zA-Z0-9._-]{1,100}$/;
  * await fabric.serve(builder, { nodes: ["momentum"] });
  * ```
  *
- * @throws ConfigurationError when only one of Kafka and Redis is set (a fabric spread over processes
- *   needs both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
+ * @throws ConfigurationError when only one of the two is set (a fabric spread over processes needs
+ *   both: Kafka carries the calls, Redis holds what the processes share), or a value is malformed;
+ *   SigningKeyRequiredError when the fabric is distributed and has neither keys nor `FABRIC_INSECURE=1`;
  *   FabricUnavailableError when a server does not answer (see `degradation`).
  */
 export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Fabric> {
@@ -73,10 +77,12 @@ export async function createFabricFromEnv(options: FabricFromEnvOptions = {}, en
   if (prefix !== undefined && !PREFIX.test(prefix)) {
     throw new ConfigurationError(`FABRIC_PREFIX "${prefix}" must be 1-100 characters of [a-zA-Z0-9._-]`);
   }
+  const signing = signingFromEnv(env);
   const transport = new KafkaTransport({
     ...(config.logger ? { logger: config.logger } : {}),
     ...kafkaSecurityFromEnv(env),
-    ...kafkaOptions,
+    ...(signing.signingKeys !== undefined || signing.insecure ? withoutSigning(kafkaOptions ?? {}) : kafkaOptions),
+    ...signing,
     brokers,
     ...(prefix === undefined ? {} : { topicPrefix: prefix }),
   });

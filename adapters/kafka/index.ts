@@ -13,6 +13,8 @@ export { kafkaBrokersFromEnv } from "./kafkaBrokersFromEnv.js";
 export { KAFKA_SECURITY_ENV, kafkaSecurityFromEnv } from "./kafkaSecurityFromEnv.js";
 export type { KafkaSecurityEnv } from "./kafkaSecurityFromEnv.js";
 export type { KafkaSaslMechanism, KafkaSaslOptions, KafkaTlsOptions } from "./kafkaSecurity.js";
+export { signingFromEnv } from "./signingFromEnv.js";
+export type { SigningSettings } from "./signingFromEnv.js";
 export { patchKafkajsIdleLoop } from "./patchKafkajsIdleLoop.js";
 export { patchKafkajsPausedWait, wakeOnResume } from "./patchKafkajsPausedWait.js";
 export { GraphChannel } from "./GraphChannel.js";

@@ -6,7 +6,9 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Kafka } from "kafkajs";
+import { SigningKeyRequiredError } from "../../src/errors.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../src/transport/envelope.js";
+import { SigningKeyRing, signingKeysOf, type SigningKey } from "../../src/transport/signingKeys.js";
 import type { Logger } from "../../src/observability/logger.js";
 import { resolveKafkaSecurity, type KafkaSaslOptions, type KafkaSecurity, type KafkaTlsOptions } from "./kafkaSecurity.js";
 
@@ -49,8 +51,21 @@ export interface KafkaTransportOptions {
   replicationFactor?: number;
   /** Largest message produced or accepted, in bytes; keep it under the broker's `message.max.bytes`. Default 1,000,000. */
   maxMessageBytes?: number;
-  /** Shared HMAC-SHA256 key: frames are signed, and unsigned or badly signed ones are dead-lettered. Default: none. */
+  /**
+   * Shared HMAC-SHA256 keys with ids, oldest first (each at least 32 bytes): every frame is signed
+   * with the last one; frames that are unsigned, or signed by no key of the list, are dead-lettered.
+   * Required unless {@link insecure} (see docs/security.md). `KafkaTransport.fromEnv` reads
+   * `FABRIC_SIGNING_KEYS`. Default: none.
+   */
+  signingKeys?: SigningKey[];
+  /** One shared key, id `"default"`: `signingKeys: [{ id: "default", secret }]`. Not with `signingKeys`. Default: none. */
   signingKey?: string | Uint8Array;
+  /**
+   * Run without message authentication: anyone who can write to the fabric's topics can then
+   * forge requests and replies. Only for a trusted, isolated network; every start logs a warning.
+   * Not with signing keys. Default false (a transport without keys refuses to be built).
+   */
+  insecure?: boolean;
   /**
    * Consumer-group session timeout, in milliseconds: how long a silent replica keeps its
    * partitions before Kafka moves them (must be within the broker's `group.min/max.session.timeout.ms`).
@@ -115,6 +130,7 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   replyMaxWaitTimeMs: 250, // ms
   commitIntervalMs: 250, // ms
   sweepStaleGroups: true,
+  insecure: false,
   /** Time a replica's drain waits for its requests in flight, in ms. */
   drainTimeoutMs: 30_000,
   /** Time a process's replica consumer waits for more replicas to start or stop before it (re)joins its group, in ms. */
@@ -126,8 +142,10 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
 } as const;
 
 /** Options after defaults and validation. */
-export type ResolvedKafkaOptions = Required<Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger" | "ssl" | "sasl">> &
-  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "logger"> & {
+export type ResolvedKafkaOptions = Required<
+  Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "signingKeys" | "logger" | "ssl" | "sasl">
+> &
+  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKeys" | "logger"> & {
     /** `ssl` and `sasl`, validated. */
     security: KafkaSecurity;
   };
@@ -172,9 +190,17 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   int("maxWaitTimeMs", o.maxWaitTimeMs, 1, 60_000);
   int("replyMaxWaitTimeMs", o.replyMaxWaitTimeMs, 1, 60_000);
   int("commitIntervalMs", o.commitIntervalMs, 0, 60_000);
+  const signingKeys = signingKeysOf(options);
+  if (typeof (o.insecure as unknown) !== "boolean") throw new RangeError(`insecure must be a boolean (got ${JSON.stringify(o.insecure)})`);
+  if (signingKeys === undefined && !o.insecure) throw new SigningKeyRequiredError("KafkaTransport");
+  if (signingKeys !== undefined) {
+    if (o.insecure) throw new RangeError("insecure must not be true when signing keys are given (keys make the transport secure)");
+    new SigningKeyRing(signingKeys, options.signingKey !== undefined ? "signingKey" : "signingKeys"); // validates ids and lengths now
+  }
   const now = options.now ?? Date.now;
   if (typeof now !== "function") throw new RangeError(`now must be a function returning epoch milliseconds (got ${typeof now})`);
-  return { ...o, callerId, now, security };
+  const { signingKey: _single, ...resolved } = o;
+  return { ...resolved, callerId, now, signingKeys, security };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

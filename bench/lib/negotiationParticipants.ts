@@ -7,6 +7,7 @@
  * Environment: KAFKA_BROKERS, REDIS_URL, BENCH_TOPIC_PREFIX, BENCH_KEY_PREFIX, BENCH_PARTICIPANTS.
  */
 import { KafkaTransport } from "../../adapters/kafka/KafkaTransport.js";
+import { signingFromEnv } from "../../adapters/kafka/signingFromEnv.js";
 import { RedisStateStore } from "../../adapters/redis/RedisStateStore.js";
 import { createFabric } from "../../src/fabric.js";
 import type { ParticipantHandler } from "../../src/negotiation/LocalParticipants.js";
@@ -19,6 +20,7 @@ const names = (env.BENCH_PARTICIPANTS ?? "").split(",").filter(Boolean);
 
 const fabric = await createFabric({
   transport: new KafkaTransport({
+    ...signingFromEnv(env),
     brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
     topicPrefix: env.BENCH_TOPIC_PREFIX ?? "lgf-bench",
     requestPartitions: 2,

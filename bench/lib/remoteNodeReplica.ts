@@ -8,6 +8,7 @@
  * (`1`: ioredis auto-pipelining on the state store's connection).
  */
 import { KafkaTransport } from "../../adapters/kafka/KafkaTransport.js";
+import { signingFromEnv } from "../../adapters/kafka/signingFromEnv.js";
 import { createFabric } from "../../src/fabric.js";
 import { createConsoleLogger } from "../../src/observability/logger.js";
 import { benchStateStore } from "./benchStateStore.js";
@@ -25,6 +26,7 @@ const send = (m: ReplicaReport): void => {
 const logger = createConsoleLogger({ name: `bench-replica-${process.pid}`, level: "warn" });
 const fabric = await createFabric({
   transport: new KafkaTransport({
+    ...signingFromEnv(env),
     brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
     topicPrefix: env.BENCH_TOPIC_PREFIX ?? "lgf-bench",
     sweepStaleGroups: false,

@@ -76,7 +76,11 @@ const question = (messages: BaseMessage[]): string => messages.findLast((m) => H
 /** The researcher's script: search, read the best note, report findings. */
 export function researcherScript(messages: BaseMessage[]): ScriptedReply {
   const results = turnResults(messages).filter((m) => m.name === "search_archive" || m.name === "read_note");
-  if (results.length === 0) return { content: `Searching the archive for "${question(messages)}".`, toolCalls: [{ id: "search-1", name: "search_archive", args: { query: question(messages) } }] };
+  if (results.length === 0)
+    return {
+      content: `Searching the archive for "${question(messages)}".`,
+      toolCalls: [{ id: "search-1", name: "search_archive", args: { query: question(messages) } }],
+    };
   if (results.length === 1) {
     const best = (JSON.parse(results[0]?.text ?? "[]") as { id: string }[])[0]?.id;
     if (best === undefined) return { content: "Findings: the archive has nothing on this." };
@@ -89,7 +93,8 @@ export function researcherScript(messages: BaseMessage[]): ScriptedReply {
 export function writerScript(messages: BaseMessage[]): ScriptedReply {
   const findings = messages.findLast((m) => AIMessage.isInstance(m) && m.text.startsWith("Findings:"))?.text ?? "Findings: none.";
   const outlined = turnResults(messages).find((m) => m.name === "outline");
-  if (outlined === undefined) return { content: "Outlining the findings.", toolCalls: [{ id: "outline-1", name: "outline", args: { findings } }] };
+  if (outlined === undefined)
+    return { content: "Outlining the findings.", toolCalls: [{ id: "outline-1", name: "outline", args: { findings } }] };
   return { content: `Report on "${question(messages)}": ${outlined.text}` };
 }
 

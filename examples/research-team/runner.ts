@@ -31,7 +31,9 @@ export function formatTeam(result: TeamResult): string {
   const lines = [`Question: ${result.question}`, `Thread: ${result.threadId} (${result.description})`, ""];
   for (const [agent, a] of Object.entries(result.activity)) {
     const where = [...new Set(a.tools.map((t) => t.servedBy))].join(", ") || "-";
-    lines.push(`${agent}: ${a.tokens} tokens streamed, ${a.tools.length} tool calls (ran on ${where}), ${result.agentCheckpoints[agent] ?? 0} checkpoints`);
+    lines.push(
+      `${agent}: ${a.tokens} tokens streamed, ${a.tools.length} tool calls (ran on ${where}), ${result.agentCheckpoints[agent] ?? 0} checkpoints`,
+    );
   }
   lines.push("", "Transcript:", ...result.transcript.map((l) => `  ${l}`), "", `Report: ${result.report}`);
   return lines.join("\n");

@@ -15,9 +15,9 @@ import { randomBytes } from "node:crypto";
 import { AIMessageChunk, HumanMessage, type BaseMessage } from "@langchain/core/messages";
 import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { RedisSaver } from "../../adapters/redis/index.js";
-import { createConsoleLogger, type Fabric, type Logger } from "../../src/index.js";
+import { createConsoleLogger, generateSigningKey, type Fabric, type Logger } from "../../src/index.js";
 import { CliError, EXIT } from "../../cli/cliError.js";
-import { openFabric, type Connection } from "../../cli/connect.js";
+import { openFabric, withSigningKeys, type Connection } from "../../cli/connect.js";
 import { workerEnv } from "../signal-fusion/demo.js";
 import { startLocalWorkers, type LocalWorkers, type WorkerCommand } from "../signal-fusion/localWorkers.js";
 import type { ToolEvent } from "./agents.js";
@@ -80,6 +80,7 @@ const DEFAULTS = {
 export async function teamCheckpointer(connection: Connection): Promise<BaseCheckpointSaver> {
   if (connection.mode === "embedded") return new MemorySaver();
   return RedisSaver.fromUrl(connection.redisUrl, {
+    ...connection.redisSecurity,
     ttlMs: DEFAULTS.checkpointTtlMs,
     ...(connection.prefix === undefined ? {} : { keyPrefix: `${connection.prefix}:cp` }),
   });
@@ -87,7 +88,8 @@ export async function teamCheckpointer(connection: Connection): Promise<BaseChec
 
 /** Runs the team on one question, streaming its agents' progress, and returns what happened. */
 export async function runTeam(options: TeamOptions): Promise<TeamResult> {
-  const { connection } = options;
+  // Workers this run starts get a key made for the run, unless the environment already gives one.
+  const connection = (options.workers ?? 0) > 0 ? withSigningKeys(options.connection, generateSigningKey("team")) : options.connection;
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const workersWanted = options.workers ?? 0;
   if (workersWanted > 0 && connection.mode === "embedded") {
@@ -141,7 +143,8 @@ export async function runTeam(options: TeamOptions): Promise<TeamResult> {
     for (const agent of AGENTS) {
       let count = 0;
       for (const ns of activity[agent]?.namespaces ?? []) {
-        for await (const c of checkpointer.list({ configurable: { thread_id: threadId, checkpoint_ns: ns } })) count += c.checkpoint.id ? 1 : 0;
+        for await (const c of checkpointer.list({ configurable: { thread_id: threadId, checkpoint_ns: ns } }))
+          count += c.checkpoint.id ? 1 : 0;
       }
       agentCheckpoints[agent] = count;
     }
@@ -176,7 +179,9 @@ export interface ServeTeamOptions {
  *
  * @throws CliError for an embedded connection or unreachable services.
  */
-export async function serveTeam(options: ServeTeamOptions): Promise<{ replicas: Readonly<Record<string, string>>; description: string; stop(): Promise<void> }> {
+export async function serveTeam(
+  options: ServeTeamOptions,
+): Promise<{ replicas: Readonly<Record<string, string>>; description: string; stop(): Promise<void> }> {
   if (options.connection.mode === "embedded") {
     throw new CliError("a research-team worker needs Kafka and Redis", {
       hint: "pass --kafka 127.0.0.1:9092 --redis redis://127.0.0.1:6379 (or set KAFKA_BROKERS and REDIS_URL); `npm run services:up` starts both locally",
@@ -206,12 +211,16 @@ async function waitForAgents(fabric: Fabric, wanted: number, timeoutMs: number, 
   for (;;) {
     const counts = AGENTS.map((node) => fabric.registry.replicas(node).length);
     if (counts.every((n) => n >= wanted) || (counts.every((n) => n > 0) && Date.now() >= deadline)) return;
-    if (workerFailure !== undefined) throw new CliError(workerFailure, { hint: "run `npm run example:research-team:worker` in a terminal to see its output" });
+    if (workerFailure !== undefined)
+      throw new CliError(workerFailure, { hint: "run `npm run example:research-team:worker` in a terminal to see its output" });
     if (Date.now() >= deadline) {
-      throw new CliError(`no worker serves ${AGENTS.filter((_, i) => counts[i] === 0).join(", ")} (waited ${Math.round(timeoutMs / 1000)} s)`, {
-        hint: "start workers with `npm run example:research-team:worker` (same --kafka/--redis/--prefix), or pass --workers 2",
-        exitCode: EXIT.unavailable,
-      });
+      throw new CliError(
+        `no worker serves ${AGENTS.filter((_, i) => counts[i] === 0).join(", ")} (waited ${Math.round(timeoutMs / 1000)} s)`,
+        {
+          hint: "start workers with `npm run example:research-team:worker` (same --kafka/--redis/--prefix), or pass --workers 2",
+          exitCode: EXIT.unavailable,
+        },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
     await fabric.registry.refresh().catch(() => undefined);

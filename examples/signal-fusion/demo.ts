@@ -13,9 +13,9 @@
 import { randomBytes } from "node:crypto";
 import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { RedisSaver } from "../../adapters/redis/index.js";
-import { createConsoleLogger, type Fabric, type Logger } from "../../src/index.js";
+import { createConsoleLogger, generateSigningKey, type Fabric, type Logger } from "../../src/index.js";
 import { CliError, EXIT } from "../../cli/cliError.js";
-import { openFabric, type Connection, type OpenedFabric } from "../../cli/connect.js";
+import { openFabric, withSigningKeys, type Connection, type OpenedFabric } from "../../cli/connect.js";
 import { AGENTS, builder, type AgentSignal, type Decision, type FusedSignal, type RiskVerdict } from "./graph.js";
 import { startLocalWorkers, type LocalWorkers, type WorkerCommand } from "./localWorkers.js";
 import { NodeTimer } from "./nodeTimer.js";
@@ -91,7 +91,8 @@ const DEFAULTS = {
  * analyses in symbol order.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const { connection } = options;
+  // Workers this run starts itself share a key made for the run, unless the environment gave one.
+  const connection = (options.workers ?? 0) > 0 ? withSigningKeys(options.connection, generateSigningKey("demo")) : options.connection;
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const symbols = options.symbols ?? DEFAULT_SYMBOLS;
   const workersWanted = options.workers ?? 0;
@@ -217,6 +218,8 @@ export function workerEnv(connection: Connection): Record<string, string> {
     REDIS_URL: connection.redisUrl,
     ...(connection.prefix === undefined ? {} : { FABRIC_PREFIX: connection.prefix }),
     ...connection.securityEnv,
+    ...(connection.signing.keysText !== undefined ? { FABRIC_SIGNING_KEYS: connection.signing.keysText } : {}),
+    ...(connection.signing.insecure ? { FABRIC_INSECURE: "1" } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { IDEMPOTENCY_INPUT } from "../nodes/NodeWorker.js";
 import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import type { NoticeHandler, ParticipantHandler } from "../negotiation/LocalParticipants.js";
 import type { ParticipantMessage, ParticipantNotice } from "../negotiation/ParticipantChannel.js";
@@ -34,9 +35,15 @@ export function participantRunnables(
 ): Record<string, Runnable> {
   const nodes: Record<string, Runnable> = {};
   for (const [participant, handler] of Object.entries(handlers)) {
-    nodes[participantNode(participant)] = new HandlerRunnable((message: ParticipantMessage, config?: RunnableConfig) =>
+    const ask = new HandlerRunnable((message: ParticipantMessage, config?: RunnableConfig) =>
       handler({ ...message, participant }, config?.signal ?? new AbortController().signal),
     );
+    // A resumed initiator asks the same question with a fresh deadline (and its own view of who
+    // takes part): the record is bound to the question itself, the proposal of a session's round.
+    Object.defineProperty(ask, IDEMPOTENCY_INPUT, {
+      value: (m: ParticipantMessage) => ({ sessionId: m.sessionId, type: m.type, topic: m.topic, round: m.round, proposal: m.proposal }),
+    });
+    nodes[participantNode(participant)] = ask;
     nodes[participantNoticeNode(participant)] = new HandlerRunnable(async (notice: ParticipantNotice) => {
       await onNotice?.(participant, notice);
       return null;

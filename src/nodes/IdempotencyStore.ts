@@ -5,6 +5,10 @@
  * recorded reply and the node does not run again. A call that ended in an error or an interrupt
  * is not recorded (its lease is dropped): a retry or a resume must run the node again.
  *
+ * Every record is bound to the node and a hash of the call's input: a request whose key is held
+ * or recorded for another node or another input is refused ({@link IdempotencyConflictError}), so
+ * a stolen key can neither poison a genuine call's record nor fetch it.
+ *
  * A replica that dies mid-call stops renewing; when the lease lapses, or as soon as the registry
  * says its owner is gone (`ownerGone`), another replica runs the call again with the same key,
  * which is why nodes receive the key to make their own external effects idempotent (see
@@ -13,6 +17,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { IdempotencyConflictError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { KeyValueStore } from "../state/StateStore.js";
 
@@ -34,14 +39,22 @@ const DEFAULTS = {
   pollMs: 50, // ms
 };
 
-interface RunningRecord {
+/** What a record is bound to: the node and a hash of the call's input. */
+export interface CallBinding {
+  /** The node called. */
+  node: string;
+  /** A hash of the call's input (hex SHA-256 of its serialized form). */
+  input: string;
+}
+
+interface RunningRecord extends CallBinding {
   state: "running";
   owner: string;
   claim: string;
   since: number;
 }
 
-interface DoneRecord {
+interface DoneRecord extends CallBinding {
   state: "done";
   payloadType: string;
   /** The reply payload, base64. */
@@ -99,23 +112,37 @@ export class IdempotencyStore {
    * Claims `key` for `owner`, or returns the recorded reply. While another replica holds the claim
    * this waits (polling) until that replica records a reply or its lease lapses.
    *
-   * @throws the signal's reason when `signal` aborts while waiting.
+   * @param binding - the call's node and input hash; the key's record must have the same.
+   * @throws IdempotencyConflictError when the key is held or recorded for another node or input
+   *   (records written before bindings existed count as other); the signal's reason when `signal`
+   *   aborts while waiting.
    */
-  async begin(key: string, owner: string, signal?: AbortSignal): Promise<BeginResult> {
+  async begin(key: string, owner: string, binding: CallBinding, signal?: AbortSignal): Promise<BeginResult> {
     for (;;) {
       // Claim first: almost every call is new, so one round trip (SET NX PX) decides; only a
       // refused claim pays for the read that says why.
-      const claim: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now() };
+      const claim: RunningRecord = {
+        state: "running",
+        owner,
+        claim: randomUUID(),
+        since: Date.now(),
+        node: binding.node,
+        input: binding.input,
+      };
       if (await this.records.setIfAbsent(key, claim, { ttlMs: this.leaseMs })) return { kind: "run", lease: this.lease(key, claim) };
       for (;;) {
         const record = (await this.records.get(key)) as CallRecord | undefined;
+        if (record !== undefined && (record.node !== binding.node || record.input !== binding.input)) {
+          this.logger.warn("refused a request whose idempotency key belongs to another call", { key, node: binding.node });
+          throw new IdempotencyConflictError(key, binding.node);
+        }
         if (record?.state === "done")
           return { kind: "done", payloadType: record.payloadType, payload: Buffer.from(record.payload, "base64") };
         if (record === undefined) break; // abandoned, or its lease lapsed: claim it
         if (record.owner !== owner && this.ownerGone?.(record.owner) === true) {
           // Its owner left the registry (crashed or stopped): take the lease over now instead of
           // waiting up to leaseMs. Compare-and-set, so only one replica takes it.
-          const takeover: RunningRecord = { state: "running", owner, claim: randomUUID(), since: Date.now() };
+          const takeover: RunningRecord = { ...claim, claim: randomUUID(), since: Date.now() };
           if (await this.records.compareAndSet(key, record, takeover, { ttlMs: this.leaseMs })) {
             this.logger.info("took over the call of a replica that left the registry", { key, previousOwner: record.owner });
             return { kind: "run", lease: this.lease(key, takeover) };
@@ -145,7 +172,14 @@ export class IdempotencyStore {
     return {
       complete: async (payloadType, payload) => {
         clearInterval(timer);
-        const done: DoneRecord = { state: "done", payloadType, payload: Buffer.from(payload).toString("base64"), at: Date.now() };
+        const done: DoneRecord = {
+          state: "done",
+          payloadType,
+          payload: Buffer.from(payload).toString("base64"),
+          at: Date.now(),
+          node: claim.node,
+          input: claim.input,
+        };
         if (await this.records.compareAndSet(key, current, done, { ttlMs: this.retentionMs })) {
           current = done;
           return;

@@ -12,6 +12,8 @@
  */
 import type { Runnable } from "@langchain/core/runnables";
 import { MemorySaver, isGraphInterrupt, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { createHash } from "node:crypto";
+import { isIdempotencyConflictError, isRevivalRefusedError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { checkedTraceContext, TRACEPARENT_CONFIG, TRACESTATE_CONFIG } from "../observability/traceContext.js";
 import type { HandlerResult, IncomingRequest, RequestContext, RequestHandler } from "../transport/Transport.js";
@@ -20,8 +22,15 @@ import { ConfigurationError } from "../errors.js";
 import { encodeError } from "./errorCodec.js";
 import { runSubgraph, type CompiledGraphLike } from "./SubgraphRunner.js";
 import { IDEMPOTENCY_KEY_CONFIG } from "./idempotencyKey.js";
-import type { IdempotencyStore } from "./IdempotencyStore.js";
+import type { BeginResult, CallBinding, IdempotencyStore } from "./IdempotencyStore.js";
 import { encodeOutput, type CallOutcome, type CallPayload, type InterruptData, type SendWrite } from "./wireFormat.js";
+
+/**
+ * A runnable may carry, under this symbol, a function giving the part of its input that names the
+ * call (what its idempotency record is bound to), when the rest may differ between two asks of
+ * the same call — e.g. a negotiation question re-asked with a fresh deadline. Default: the whole input.
+ */
+export const IDEMPOTENCY_INPUT = Symbol.for("langgraph-fabric.idempotencyInput");
 
 /** What a {@link NodeWorker} needs. */
 export interface NodeWorkerOptions {
@@ -69,20 +78,28 @@ export class NodeWorker {
 
   private async handle(request: IncomingRequest, context: RequestContext): Promise<HandlerResult> {
     const { serde, idempotency, replicaId } = this.options;
-    const beginning = idempotency.begin(request.header.idempotencyKey, replicaId, context.signal);
-    // Parse the input while the state store answers the claim (a round trip); a recorded call
-    // wastes the parse, but those are rare. Settled here so that a failure waits for the claim.
-    const parsing = serde.loadsTyped(request.header.payloadType, request.payload).then(
-      (value) => ({ value: value as CallPayload }),
-      (error: unknown) => ({ error }),
-    );
-    const begin = await beginning;
+    // Parsed before the claim: the claim is bound to a hash of the input, and a payload that may
+    // not be parsed (a refused class) must claim nothing.
+    let payload: CallPayload;
+    let binding: CallBinding;
+    try {
+      payload = (await serde.loadsTyped(request.header.payloadType, request.payload)) as CallPayload;
+      const identity = (this.options.runnable as { [IDEMPOTENCY_INPUT]?: (input: unknown) => unknown })[IDEMPOTENCY_INPUT];
+      binding = { node: this.options.node, input: await inputHash(serde, identity ? identity(payload.input) : payload.input) };
+    } catch (e) {
+      return this.refusal(e, isRevivalRefusedError(e) ? "revival_refused" : undefined);
+    }
+    let begin: BeginResult;
+    try {
+      begin = await idempotency.begin(request.header.idempotencyKey, replicaId, binding, context.signal);
+    } catch (e) {
+      if (isIdempotencyConflictError(e)) return this.refusal(e, "idempotency_conflict");
+      throw e;
+    }
     if (begin.kind === "done") return { status: "ok", payloadType: begin.payloadType, payload: begin.payload };
     let outcome: CallOutcome;
     try {
-      const parsed = await parsing;
-      if ("error" in parsed) throw parsed.error;
-      outcome = await this.run(parsed.value, request, context);
+      outcome = await this.run(payload, request, context);
     } catch (e) {
       outcome = { kind: "error", error: encodeError(e), writes: [], consumedNullResume: false };
     }
@@ -98,6 +115,18 @@ export class NodeWorker {
     if (outcome.kind === "value") await begin.lease.complete(payloadType, bytes);
     else await begin.lease.abandon();
     return { status: outcome.kind === "error" ? "error" : "ok", payloadType, payload: bytes };
+  }
+
+  /** The error reply to a request that is not run; with `reason`, the transport also dead-letters the request. */
+  private async refusal(error: unknown, reason: string | undefined): Promise<HandlerResult> {
+    const outcome: CallOutcome = { kind: "error", error: encodeError(error), writes: [], consumedNullResume: false };
+    const [payloadType, payload] = await this.options.serde.dumpsTyped(outcome);
+    return {
+      status: "error",
+      payloadType,
+      payload,
+      ...(reason === undefined ? {} : { refused: { reason, message: (error as Error).message } }),
+    };
   }
 
   private async run(payload: CallPayload, request: IncomingRequest, context: RequestContext): Promise<CallOutcome> {
@@ -177,4 +206,10 @@ export class NodeWorker {
       return { kind: "error", error: encodeError(e), writes, consumedNullResume };
     }
   }
+}
+
+/** Hex SHA-256 of the call's input as the serializer writes it (what an idempotency record is bound to). */
+async function inputHash(serde: FabricSerializer, input: unknown): Promise<string> {
+  const [, bytes] = await serde.dumpsTyped(input);
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -43,7 +43,6 @@ export interface ServedReplicaStatus {
   stats: CallStatsSnapshot;
 }
 
-
 /** Starts, tracks and stops the replicas of one process. */
 export class ReplicaServer {
   private readonly served = new Map<string, ServedReplica>();

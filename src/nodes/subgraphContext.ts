@@ -78,7 +78,8 @@ export async function nestedContextOf(config: RunnableConfig): Promise<NestedCon
   const conf = (config.configurable ?? {}) as Record<string, unknown>;
   const out: NestedContext = {};
   const map = conf.checkpoint_map;
-  if (isRecord(map)) out.checkpointMap = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === "string"));
+  if (isRecord(map))
+    out.checkpointMap = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === "string"));
   if (typeof conf.__pregel_resuming === "boolean") out.resuming = conf.__pregel_resuming;
   if (typeof conf.__pregel_durability === "string") out.durability = conf.__pregel_durability;
   if (isRecord(conf.__pregel_resume_map)) out.resumeMap = conf.__pregel_resume_map;

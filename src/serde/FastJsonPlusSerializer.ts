@@ -13,9 +13,52 @@
  * The bytes are identical to `JsonPlusSerializer`'s for every value (a property test holds it to
  * that), so data written by either is read by either.
  *
+ * Reading is restricted: `JsonPlusSerializer` hands every `lc: 1` constructor record to
+ * LangChain's `load()`, which builds any class of `@langchain/core` from the data (LangChain says
+ * never to `load()` untrusted input). Before anything is revived, this class walks the parsed data
+ * and refuses ({@link RevivalRefusedError}) a record whose class is not on its allowlist
+ * ({@link DEFAULT_REVIVABLE_CLASSES} plus the `revivable` option), and every `secret` or
+ * `not_implemented` record. Network payloads and checkpoints read back from Redis both come
+ * through here.
+ *
  * @module
  */
 import { JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
+import { RevivalRefusedError } from "../errors.js";
+
+/**
+ * The LangChain classes a graph state needs, revived by default: messages and their chunks (tool
+ * calls travel inside AI messages as plain data) and documents, by their serialized id path.
+ */
+export const DEFAULT_REVIVABLE_CLASSES: readonly string[] = Object.freeze(
+  [
+    "AIMessage",
+    "AIMessageChunk",
+    "HumanMessage",
+    "HumanMessageChunk",
+    "SystemMessage",
+    "SystemMessageChunk",
+    "ToolMessage",
+    "ToolMessageChunk",
+    "FunctionMessage",
+    "FunctionMessageChunk",
+    "ChatMessage",
+    "ChatMessageChunk",
+    "RemoveMessage",
+  ]
+    .map((name) => `langchain_core/messages/${name}`)
+    .concat(["langchain_core/documents/Document"]),
+);
+
+/** Options of {@link FastJsonPlusSerializer}. */
+export interface FastJsonPlusSerializerOptions {
+  /**
+   * More classes to revive from `lc: 1` records, beside {@link DEFAULT_REVIVABLE_CLASSES}, as id
+   * paths joined by `/` (e.g. `"langchain_core/prompts/PromptTemplate"`). Only add classes whose
+   * constructor is harmless with attacker-chosen arguments. Default: none.
+   */
+  revivable?: readonly string[];
+}
 
 /** Deeper values go the general way: it also bounds the walk of a cyclic value. */
 const MAX_DEPTH = 256;
@@ -84,6 +127,44 @@ const decoder = new TextDecoder();
  * ```
  */
 export class FastJsonPlusSerializer extends JsonPlusSerializer {
+  private readonly revivable: ReadonlySet<string>;
+
+  /** @throws RangeError when a `revivable` entry is not a `/`-joined id path. */
+  constructor(options: FastJsonPlusSerializerOptions = {}) {
+    super();
+    for (const id of options.revivable ?? []) {
+      if (typeof id !== "string" || !/^[A-Za-z0-9_]+(\/[A-Za-z0-9_]+)+$/.test(id))
+        throw new RangeError(`revivable entries are id paths like "langchain_core/messages/AIMessage" (got ${JSON.stringify(id)})`);
+    }
+    this.revivable = new Set([...DEFAULT_REVIVABLE_CLASSES, ...(options.revivable ?? [])]);
+  }
+
+  /**
+   * Throws {@link RevivalRefusedError} when parsed JSON holds an `lc: 1` record that LangChain's
+   * `load()` would act on and that this serializer does not allow: a constructor of a class off
+   * the allowlist, a secret (which `load()` resolves), or a `not_implemented` record.
+   */
+  assertRevivable(parsed: unknown): void {
+    const stack: unknown[] = [parsed];
+    while (stack.length > 0) {
+      const value = stack.pop();
+      if (typeof value !== "object" || value === null) continue;
+      if (Array.isArray(value)) {
+        for (const item of value) stack.push(item);
+        continue;
+      }
+      const record = value as Record<string, unknown>;
+      if (record.lc === 1) {
+        const type = record.type;
+        const id = record.id;
+        const path = Array.isArray(id) && id.every((p) => typeof p === "string") ? id.join("/") : JSON.stringify(id);
+        if (type === "secret" || type === "not_implemented") throw new RevivalRefusedError(`${type}:${path}`);
+        if (type === "constructor" && !this.revivable.has(path)) throw new RevivalRefusedError(path);
+      }
+      for (const key in record) if (Object.hasOwn(record, key)) stack.push(record[key]);
+    }
+  }
+
   /** The JSON text of `value` when it is plain JSON data, else `undefined` (then use {@link dumpsTyped}). */
   plainText(value: unknown): string | undefined {
     return isPlainJson(value) ? JSON.stringify(value) : undefined;
@@ -92,11 +173,17 @@ export class FastJsonPlusSerializer extends JsonPlusSerializer {
   /** Parses JSON text as `loadsTyped("json", text)` would, synchronously when nothing needs reviving. */
   async parseText(text: string): Promise<unknown> {
     const parsed: unknown = JSON.parse(text);
-    return needsRevival(parsed) ? await super.loadsTyped("json", text) : parsed;
+    if (!needsRevival(parsed)) return parsed;
+    this.assertRevivable(parsed);
+    return await super.loadsTyped("json", text);
   }
 
-  /** Parses and revives JSON text the general way (`JsonPlusSerializer`'s), for text that {@link needsRevival}. */
-  async revive(text: string): Promise<unknown> {
+  /**
+   * Parses and revives JSON text the general way (`JsonPlusSerializer`'s), for text that
+   * {@link needsRevival}; `parsed` (the text already parsed) saves a parse for the allowlist check.
+   */
+  async revive(text: string, parsed: unknown = JSON.parse(text)): Promise<unknown> {
+    this.assertRevivable(parsed);
     return await super.loadsTyped("json", text);
   }
 

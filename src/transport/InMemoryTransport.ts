@@ -7,13 +7,14 @@
  *
  * @module
  */
+import type { SigningKey } from "./signingKeys.js";
 import { randomUUID } from "node:crypto";
 import { ConfigurationError, TransportError } from "../errors.js";
 import { createConsoleLogger, type Logger } from "../observability/logger.js";
 import { EnvelopeCodec, ENVELOPE_VERSION, type Envelope, type Frame, type NoticeHeader, type RequestHeader } from "./envelope.js";
 import { InMemoryNetwork, type FrameSink } from "./InMemoryNetwork.js";
 import { callKey, MemoryReplica } from "./MemoryReplica.js";
-import { PendingCalls } from "./PendingCalls.js";
+import { PendingCalls, type PendingCallsStats } from "./PendingCalls.js";
 import type {
   CallOptions,
   CallReply,
@@ -36,7 +37,9 @@ export interface InMemoryTransportOptions {
   callerId?: string;
   /** Largest frame, in bytes. Default 1,000,000 (`DEFAULT_MAX_MESSAGE_BYTES`). */
   maxMessageBytes?: number;
-  /** Shared HMAC key; when set, frames are signed and unsigned or badly signed frames are dead-lettered. Default: none. */
+  /** Shared HMAC keys with ids (as `KafkaTransport`'s); when set, frames are signed and unsigned or badly signed frames are dead-lettered. Default: none. */
+  signingKeys?: SigningKey[];
+  /** One shared HMAC key, id `"default"`. Not with `signingKeys`. Default: none. */
   signingKey?: string | Uint8Array;
   /** Where warnings go (dead letters, listener errors). Default: a console logger at `warn`. */
   logger?: Logger;
@@ -75,7 +78,11 @@ export class InMemoryTransport implements Transport {
     if (typeof this.now !== "function")
       throw new RangeError(`now must be a function returning epoch milliseconds (got ${typeof this.now})`);
     this.network = options.network ?? new InMemoryNetwork(this.now);
-    this.codec = new EnvelopeCodec({ maxMessageBytes: options.maxMessageBytes, signingKey: options.signingKey });
+    this.codec = new EnvelopeCodec({
+      maxMessageBytes: options.maxMessageBytes,
+      ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
+      ...(options.signingKeys !== undefined ? { signingKeys: options.signingKeys } : {}),
+    });
     this.logger = options.logger ?? createConsoleLogger({ name: "fabric:memory" });
     this.pending = new PendingCalls(this.now, this.logger);
     this.replyTo = `memory:${this.callerId}`;
@@ -89,11 +96,23 @@ export class InMemoryTransport implements Transport {
     return Promise.resolve();
   }
 
+  /** Replies and events refused because they answered no request in flight (replays, forgeries), and event-buffer overflows. */
+  callStats(): PendingCallsStats {
+    return this.pending.stats();
+  }
+
   // async so that every refusal below is a rejection, never a synchronous throw.
   async call(outgoing: OutgoingRequestHeader, payload: Uint8Array, options: CallOptions): Promise<CallReply> {
     if (!this.running) throw new TransportError(`cannot call node "${outgoing.node}": the transport is not started or has stopped`);
     if (options.signal?.aborted) throw options.signal.reason;
-    const header: RequestHeader = { ...outgoing, v: ENVELOPE_VERSION, kind: "request", caller: this.callerId, replyTo: this.replyTo };
+    const header: RequestHeader = {
+      ...outgoing,
+      v: ENVELOPE_VERSION,
+      kind: "request",
+      caller: this.callerId,
+      replyTo: this.replyTo,
+      nonce: this.pending.nonce(),
+    };
     const frame = this.codec.encode(header, payload);
     const reply = this.pending.add(header, options, (h) => {
       this.sendCancel(h);

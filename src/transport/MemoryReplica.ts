@@ -6,9 +6,9 @@
  */
 import { isEnvelopeError, TransportError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import { ENVELOPE_VERSION, type EnvelopeCodec, type EnvelopeHeader, type Frame, type ReplyHeader } from "./envelope.js";
+import type { EnvelopeCodec, EnvelopeHeader, Frame } from "./envelope.js";
 import type { InMemoryNetwork, Parcel, ReplicaEndpoint } from "./InMemoryNetwork.js";
-import { errorResult, RequestRun } from "./RequestRun.js";
+import { errorResult, replyHeaderFor, RequestRun } from "./RequestRun.js";
 import type { IncomingRequest, ReplicaAddress, RequestHandler, ServeHandle, ServeOptions } from "./Transport.js";
 
 /** @internal Identifies a call on a replica: correlation ids are unique per caller. */
@@ -174,18 +174,11 @@ export class MemoryReplica implements ReplicaEndpoint, ServeHandle {
     void run.result(this.parts.handler).then((result) => {
       if (this.running.get(key)?.run !== run) return; // stopped meanwhile: redelivered elsewhere
       this.running.delete(key);
+      if (result.refused !== undefined)
+        this.deadLetter(parcel.frame, `replica ${this.replicaId} of node "${this.node}"`, result.refused.reason, result.refused.message);
       if (run.abortedBy !== "cancel") {
         const h = request.header;
-        const header: ReplyHeader = {
-          v: ENVELOPE_VERSION,
-          kind: "reply",
-          id: h.id,
-          node: h.node,
-          replica: this.replicaId,
-          caller: h.caller,
-          status: result.status,
-          payloadType: result.payloadType,
-        };
+        const header = replyHeaderFor(h, this.replicaId, result);
         this.send(replyTo, header, result.payload).catch((error: unknown) => {
           // The reply itself is too large: tell the caller instead of leaving it to its deadline.
           const fallback = errorResult(error);

@@ -6,7 +6,7 @@
  * @module
  */
 import { DeadlineExceededError, TransportError } from "../errors.js";
-import type { EventHeader, RequestHeader } from "./envelope.js";
+import type { EventHeader, ReplyHeader, RequestHeader } from "./envelope.js";
 import { ENVELOPE_VERSION } from "./envelope.js";
 import type { HandlerResult, IncomingRequest, RequestHandler } from "./Transport.js";
 
@@ -24,6 +24,26 @@ export function errorResult(error: unknown): HandlerResult {
   const name = error instanceof Error ? error.name : "Error";
   const message = error instanceof Error ? error.message : String(error);
   return { status: "error", payloadType: "json", payload: Buffer.from(JSON.stringify({ name, message })) };
+}
+
+/** The header of the reply to `request`: it repeats the request's id, node, attempt and nonce. */
+export function replyHeaderFor(
+  request: RequestHeader,
+  replicaId: string,
+  result: Pick<HandlerResult, "status" | "payloadType">,
+): ReplyHeader {
+  return {
+    v: ENVELOPE_VERSION,
+    kind: "reply",
+    id: request.id,
+    node: request.node,
+    replica: replicaId,
+    caller: request.caller,
+    attempt: request.attempt,
+    nonce: request.nonce,
+    status: result.status,
+    payloadType: result.payloadType,
+  };
 }
 
 function isHandlerResult(value: unknown): value is HandlerResult {
@@ -114,6 +134,7 @@ export class RequestRun {
       replica: this.replicaId,
       caller: h.caller,
       seq: this.seq++,
+      nonce: h.nonce,
       payloadType,
     };
     return this.sendEvent(header, payload);

@@ -23,8 +23,8 @@ export interface ReplicaAddress {
   readonly partitions?: readonly number[];
 }
 
-/** A request as the caller hands it over; the transport fills in `caller` and `replyTo`. */
-export type OutgoingRequestHeader = Omit<RequestHeader, "v" | "kind" | "caller" | "replyTo">;
+/** A request as the caller hands it over; the transport fills in `caller`, `replyTo` and `nonce`. */
+export type OutgoingRequestHeader = Omit<RequestHeader, "v" | "kind" | "caller" | "replyTo" | "nonce">;
 
 /** Options of one call. */
 export interface CallOptions {
@@ -61,6 +61,11 @@ export interface HandlerResult {
   status: ReplyHeader["status"];
   payloadType: string;
   payload: Uint8Array;
+  /**
+   * Set when the request itself must be refused (e.g. `idempotency_conflict`): the transport
+   * dead-letters the request with this reason, besides sending the (error) reply.
+   */
+  refused?: { reason: string; message: string };
 }
 
 /**

@@ -2,14 +2,15 @@
  * The wire envelope: a versioned, schema-validated header followed by an opaque payload.
  *
  * Frame: the header as one line of UTF-8 JSON, a `\n`, then the payload bytes (serialized by
- * `payloadCodec`). With a shared key the frame is signed with HMAC-SHA256 and the signature travels
- * beside it (a Kafka header), so a forged request or reply is rejected before it is parsed.
+ * `payloadCodec`). With shared keys the frame is signed with HMAC-SHA256 (see `signingKeys.ts`) and
+ * the signature travels beside it (a Kafka header), so a forged request or reply is rejected before
+ * it is parsed.
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { EnvelopeError, PayloadTooLargeError } from "../errors.js";
+import { SigningKeyRing, signingKeysOf, type SigningKey } from "./signingKeys.js";
 
 /** Version of the envelope format written by this build. Readers reject other versions. */
 export const ENVELOPE_VERSION = 1;
@@ -17,8 +18,15 @@ export const ENVELOPE_VERSION = 1;
 /** Default largest frame, in bytes: Kafka's default `message.max.bytes` is about 1 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
 
+/**
+ * Largest header line, in bytes: the longest header the schema allows is under 8 KiB, so a frame
+ * whose first line is longer is refused before its JSON is parsed.
+ */
+export const MAX_HEADER_LINE_BYTES = 16_384;
+
 const id = z.string().min(1).max(200);
 const name = z.string().min(1).max(256);
+const nonce = z.string().min(8).max(64);
 
 /** W3C trace context carried with a call. */
 export const traceContextSchema = z.object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() }).strict();
@@ -47,6 +55,8 @@ export const requestHeaderSchema = z
     deadline: z.number().int().nonnegative(),
     /** 1 for the first attempt of a task, +1 per retry. */
     attempt: z.number().int().positive(),
+    /** Random per request, kept by the caller: its reply and events must repeat it (binds them to this request). */
+    nonce,
     trace: traceContextSchema.optional(),
     /** Serializer type of the payload (`"json"` or `"bytes"`). */
     payloadType: z.string().min(1).max(40),
@@ -62,6 +72,9 @@ export const replyHeaderSchema = z
     node: name,
     replica: id,
     caller: id,
+    /** The request's `attempt` and `nonce`: a reply answers one request, never another. */
+    attempt: z.number().int().positive(),
+    nonce,
     /** `ok`: the payload is the node's result; `error`: a serialized error. */
     status: z.enum(["ok", "error"]),
     payloadType: z.string().min(1).max(40),
@@ -79,6 +92,8 @@ export const eventHeaderSchema = z
     caller: id,
     /** 0, 1, 2… per call, so the caller can drop duplicates and keep order. */
     seq: z.number().int().nonnegative(),
+    /** The request's nonce. */
+    nonce,
     payloadType: z.string().min(1).max(40),
   })
   .strict();
@@ -139,6 +154,7 @@ const oneOf =
 const idCheck = str(1, 200);
 const nameCheck = str(1, 256);
 const payloadTypeCheck = str(1, 40);
+const nonceCheck = str(8, 64);
 const traceCheck: Check = (v) => {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const t = v as Record<string, unknown>;
@@ -164,6 +180,7 @@ const FAST_SHAPES: Record<string, readonly (readonly [string, Check, boolean?])[
     ["idempotencyKey", str(1, 200)],
     ["deadline", int(0)],
     ["attempt", int(1)],
+    ["nonce", nonceCheck],
     ["trace", traceCheck, true],
     ["payloadType", payloadTypeCheck],
   ],
@@ -174,6 +191,8 @@ const FAST_SHAPES: Record<string, readonly (readonly [string, Check, boolean?])[
     ["node", nameCheck],
     ["replica", idCheck],
     ["caller", idCheck],
+    ["attempt", int(1)],
+    ["nonce", nonceCheck],
     ["status", oneOf("ok", "error")],
     ["payloadType", payloadTypeCheck],
   ],
@@ -185,6 +204,7 @@ const FAST_SHAPES: Record<string, readonly (readonly [string, Check, boolean?])[
     ["replica", idCheck],
     ["caller", idCheck],
     ["seq", int(0)],
+    ["nonce", nonceCheck],
     ["payloadType", payloadTypeCheck],
   ],
   cancel: [
@@ -241,16 +261,18 @@ export interface EnvelopeCodecOptions {
   /** Largest frame accepted or produced, in bytes. Default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
   maxMessageBytes?: number;
   /**
-   * Shared HMAC-SHA256 key. When set, every frame is signed and every incoming frame must carry a
-   * valid signature (unsigned frames are rejected). Default: none (no signing).
+   * Shared HMAC-SHA256 keys with ids, oldest first: frames are signed with the last one and
+   * accepted when signed by any of them; unsigned frames are rejected. Default: none (no signing).
    */
+  signingKeys?: readonly SigningKey[];
+  /** One shared key (id `"default"`); the same as `signingKeys: [{ id: "default", secret }]`. Not with `signingKeys`. */
   signingKey?: string | Uint8Array;
 }
 
 /** A frame ready for the wire. */
 export interface Frame {
   value: Buffer;
-  /** Hex HMAC-SHA256 of `value`, present when a signing key is configured. */
+  /** `<keyId>.<hex HMAC-SHA256 of value>`, present when signing keys are configured. */
   signature?: string;
 }
 
@@ -261,20 +283,25 @@ const NEWLINE = 0x0a;
  */
 export class EnvelopeCodec {
   readonly maxMessageBytes: number;
-  private readonly key: Buffer | undefined;
+  private readonly keys: SigningKeyRing | undefined;
 
-  /** @throws RangeError when `maxMessageBytes` is not a positive integer. */
+  /** @throws RangeError when `maxMessageBytes` is not a positive integer, or a signing key is malformed or short. */
   constructor(options: EnvelopeCodecOptions = {}) {
     const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (!Number.isInteger(max) || max < 256) throw new RangeError(`maxMessageBytes must be an integer >= 256 (got ${max})`);
     this.maxMessageBytes = max;
-    if (options.signingKey !== undefined && options.signingKey.length === 0) throw new RangeError("signingKey must not be empty");
-    this.key = options.signingKey === undefined ? undefined : Buffer.from(options.signingKey);
+    const keys = signingKeysOf(options);
+    this.keys = keys === undefined ? undefined : new SigningKeyRing(keys, options.signingKey !== undefined ? "signingKey" : "signingKeys");
   }
 
   /** True when frames are signed and signatures required. */
   get signing(): boolean {
-    return this.key !== undefined;
+    return this.keys !== undefined;
+  }
+
+  /** Id of the key frames are signed with, when signing. */
+  get signingKeyId(): string | undefined {
+    return this.keys?.signingKeyId;
   }
 
   /**
@@ -298,7 +325,7 @@ export class EnvelopeCodec {
     value.write(json, 0, "utf8");
     value[headLength] = NEWLINE;
     value.set(payload, headLength + 1);
-    return this.key === undefined ? { value } : { value, signature: this.sign(value) };
+    return this.keys === undefined ? { value } : { value, signature: this.keys.sign(value) };
   }
 
   /**
@@ -312,13 +339,16 @@ export class EnvelopeCodec {
       throw new EnvelopeError("too_large", `message is ${value.length} bytes, over the ${this.maxMessageBytes}-byte limit`);
     }
     const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
-    if (this.key !== undefined) {
+    if (this.keys !== undefined) {
       const given = signature === undefined || signature === null ? "" : signature.toString();
-      if (!this.verify(buf, given))
+      if (!this.keys.verify(buf, given))
         throw new EnvelopeError("signature", given ? "bad signature" : "unsigned message while signing is required");
     }
-    const nl = buf.indexOf(NEWLINE);
-    if (nl < 0) throw new EnvelopeError("malformed", "no header line");
+    const nl = buf.subarray(0, MAX_HEADER_LINE_BYTES + 1).indexOf(NEWLINE);
+    if (nl < 0)
+      throw buf.length > MAX_HEADER_LINE_BYTES
+        ? new EnvelopeError("too_large", `the header line is over the ${MAX_HEADER_LINE_BYTES}-byte limit`)
+        : new EnvelopeError("malformed", "no header line");
     let raw: unknown;
     try {
       raw = JSON.parse(buf.toString("utf8", 0, nl));
@@ -337,15 +367,5 @@ export class EnvelopeCodec {
       throw new EnvelopeError("schema", `invalid header: ${issues}`);
     }
     return { header: parsed.data, payload: buf.subarray(nl + 1) };
-  }
-
-  private sign(value: Buffer): string {
-    if (this.key === undefined) throw new Error("sign() without a key"); // unreachable: callers check signing first
-    return createHmac("sha256", this.key).update(value).digest("hex");
-  }
-
-  private verify(value: Buffer, signature: string): boolean {
-    if (!/^[0-9a-f]{64}$/.test(signature)) return false;
-    return timingSafeEqual(Buffer.from(this.sign(value), "hex"), Buffer.from(signature, "hex"));
   }
 }

@@ -8,8 +8,8 @@
  * @module
  */
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { SerializationError } from "../errors.js";
-import { FastJsonPlusSerializer, needsRevival } from "../serde/FastJsonPlusSerializer.js";
+import { isRevivalRefusedError, SerializationError } from "../errors.js";
+import { FastJsonPlusSerializer, needsRevival, type FastJsonPlusSerializerOptions } from "../serde/FastJsonPlusSerializer.js";
 
 const decoder = new TextDecoder();
 
@@ -39,7 +39,12 @@ function isDateRecord(value: unknown): value is DateRecord {
  * it does not know as plain objects, which is what makes this layering safe.
  */
 export class FabricSerializer implements SerializerProtocol {
-  private readonly inner = new FastJsonPlusSerializer();
+  private readonly inner: FastJsonPlusSerializer;
+
+  /** @param options - `revivable`: LangChain classes revived beside the default allowlist (see `FastJsonPlusSerializer`). */
+  constructor(options: FastJsonPlusSerializerOptions = {}) {
+    this.inner = new FastJsonPlusSerializer(options);
+  }
 
   async dumpsTyped(data: unknown): Promise<[string, Uint8Array]> {
     try {
@@ -61,8 +66,9 @@ export class FabricSerializer implements SerializerProtocol {
       const text = typeof data === "string" ? data : decoder.decode(data);
       // Parsed JSON without records (Date records included) is the result as it stands.
       const parsed: unknown = JSON.parse(text);
-      return needsRevival(parsed) ? reviveDates(await this.inner.revive(text)) : parsed;
+      return needsRevival(parsed) ? reviveDates(await this.inner.revive(text, parsed)) : parsed;
     } catch (e) {
+      if (isRevivalRefusedError(e)) throw e;
       throw new SerializationError(`cannot parse the payload (${type}): ${(e as Error).message}`, { cause: e });
     }
   }

@@ -31,7 +31,10 @@ export function agentParityConformance(name: string, env: () => AgentParityEnvir
         const expected = await scenario.run(local.compile(env().checkpointStore().open()), `agents-${scenario.name}`);
 
         const store = env().checkpointStore();
-        const distributed = scenario.build((b, nodes) => caller.distribute(b, { nodes }), () => undefined);
+        const distributed = scenario.build(
+          (b, nodes) => caller.distribute(b, { nodes }),
+          () => undefined,
+        );
         const toServe: [object, string[]][] = [];
         for (let i = 0; i < workers.length; i += 1) scenario.build(identity, (builder, nodes) => toServe.push([builder, nodes]));
         const handles = await Promise.all(

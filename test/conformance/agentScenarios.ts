@@ -48,8 +48,7 @@ const VOLATILE_KEYS = new Set(["id", "run_id", "checkpoint_id", "parent_checkpoi
 /** A JSON form of `value` without ids made of time or randomness (uuids, checkpoint and run ids). */
 export function observable(value: unknown): unknown {
   const json = JSON.stringify(value, (key, v: unknown) => (VOLATILE_KEYS.has(key) && typeof v === "string" ? undefined : v)) as
-    | string
-    | undefined; // undefined for undefined
+    string | undefined; // undefined for undefined
   return json === undefined ? undefined : (JSON.parse(json.replace(UUID, "<uuid>")) as unknown);
 }
 
@@ -120,7 +119,9 @@ export const agentScenarios: AgentScenario[] = [
       });
       const builder = new StateGraph(MessagesAnnotation)
         .addNode("researcher", researcher)
-        .addNode("editor", (s) => ({ messages: [new AIMessage({ content: `Edited: ${s.messages.at(-1)?.text ?? ""}`, id: `edit-${s.messages.length}` })] }))
+        .addNode("editor", (s) => ({
+          messages: [new AIMessage({ content: `Edited: ${s.messages.at(-1)?.text ?? ""}`, id: `edit-${s.messages.length}` })],
+        }))
         .addEdge(START, "researcher")
         .addEdge("researcher", "editor")
         .addEdge("editor", END);
@@ -171,7 +172,9 @@ export const agentScenarios: AgentScenario[] = [
     },
     async run(graph, thread) {
       const interrupted = await collect(graph.stream({ topic: "rates" }, cfg(thread, STREAM)));
-      const paused = (await graph.getState(cfg(thread), { subgraphs: true })) as { tasks: { state?: { config: Record<string, unknown> } }[] };
+      const paused = (await graph.getState(cfg(thread), { subgraphs: true })) as {
+        tasks: { state?: { config: Record<string, unknown> } }[];
+      };
       const sub = paused.tasks[0]?.state;
       if (sub === undefined) throw new Error("expected the subgraph's state in getState(…, { subgraphs: true })");
       // Edit the paused subgraph's own state from the runner, then resume it twice.

@@ -41,6 +41,10 @@ export interface TransportHarness {
   cleanup(): Promise<void>;
 }
 
+/** Keys of the signing tests: 32+ bytes, as every key must be. */
+const RIGHT_KEY = "the right key, shared by caller and replica";
+const WRONG_KEY = "a wrong key, held by an intruder who has none";
+
 /** How long a Kafka replica or caller may take to be ready; generous for a loaded machine. */
 const SLOW = 30_000;
 
@@ -345,13 +349,13 @@ export function transportConformance(name: string, factory: () => Promise<Transp
             return Promise.resolve(ok(request.payload));
           },
           4,
-          { signingKey: "right key" },
+          { signingKey: RIGHT_KEY },
         );
-        const intruder = await started({ signingKey: "wrong key" });
+        const intruder = await started({ signingKey: WRONG_KEY });
         await rejection(call(intruder, node, handle, Buffer.from("let me in"), {}, 2500), isDeadlineExceededError);
         await expectEventually(async () => (await harness.deadLetters()).some((l) => l.reason === "signature"));
         expect(calls).toBe(0);
-        const friend = await started({ signingKey: "right key" });
+        const friend = await started({ signingKey: RIGHT_KEY });
         expect(Buffer.from((await call(friend, node, handle, Buffer.from("hello"))).payload).toString()).toBe("hello");
         expect(calls).toBe(1);
       },
@@ -373,9 +377,9 @@ export function transportConformance(name: string, factory: () => Promise<Transp
             return ok(Buffer.from("genuine"));
           },
           4,
-          { signingKey: "shared" },
+          { signingKey: RIGHT_KEY },
         );
-        const caller = await started({ signingKey: "shared" });
+        const caller = await started({ signingKey: RIGHT_KEY });
         const before = (await harness.deadLetters()).length;
         const reply = call(caller, node, handle, Buffer.from("x"));
         await waitFor(() => requests.length === 1, SLOW);
@@ -387,10 +391,12 @@ export function transportConformance(name: string, factory: () => Promise<Transp
           node,
           replica: "evil",
           caller: h.caller,
+          attempt: h.attempt,
+          nonce: h.nonce,
           status: "ok",
           payloadType: "bytes",
         };
-        const evil = new EnvelopeCodec({ signingKey: "not shared" }).encode(forged, Buffer.from("forged"));
+        const evil = new EnvelopeCodec({ signingKey: WRONG_KEY }).encode(forged, Buffer.from("forged"));
         await harness.injectReply(h.replyTo, evil.value, evil.signature);
         await harness.injectReply(h.replyTo, new EnvelopeCodec().encode(forged, Buffer.from("unsigned")).value);
         await expectEventually(async () => (await harness.deadLetters()).length >= before + 2);
@@ -398,6 +404,55 @@ export function transportConformance(name: string, factory: () => Promise<Transp
         const r = await reply;
         expect(Buffer.from(r.payload).toString()).toBe("genuine");
         expect(r.header.replica).toBe(handle.address.replicaId);
+      },
+      SLOW,
+    );
+
+    it(
+      "refuses a correctly signed reply that answers another request (replayed: other nonce or attempt)",
+      async () => {
+        const node = uniqueNode("replay");
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const requests: IncomingRequest[] = [];
+        const handle = await replica(
+          node,
+          async (request) => {
+            requests.push(request);
+            await gate;
+            return ok(Buffer.from("genuine"));
+          },
+          4,
+          { signingKey: RIGHT_KEY },
+        );
+        const caller = await started({ signingKey: RIGHT_KEY });
+        const reply = call(caller, node, handle, Buffer.from("x"));
+        await waitFor(() => requests.length === 1, SLOW);
+        const h = requests[0]!.header;
+        const base: ReplyHeader = {
+          v: ENVELOPE_VERSION,
+          kind: "reply",
+          id: h.id,
+          node,
+          replica: handle.address.replicaId,
+          caller: h.caller,
+          attempt: h.attempt,
+          nonce: h.nonce,
+          status: "ok",
+          payloadType: "bytes",
+        };
+        // A key holder's replies to earlier requests: same call id, another nonce; the previous attempt.
+        const keyHolder = new EnvelopeCodec({ signingKey: RIGHT_KEY });
+        const oldNonce = keyHolder.encode({ ...base, nonce: "an-earlier-request-nonce" }, Buffer.from("replayed"));
+        const oldAttempt = keyHolder.encode({ ...base, attempt: h.attempt + 1 }, Buffer.from("replayed"));
+        await harness.injectReply(h.replyTo, oldNonce.value, oldNonce.signature);
+        await harness.injectReply(h.replyTo, oldAttempt.value, oldAttempt.signature);
+        const stats = caller as unknown as { callStats: () => { refusedReplies: number } };
+        await waitFor(() => stats.callStats().refusedReplies >= 2, SLOW);
+        release();
+        const r = await reply;
+        expect(Buffer.from(r.payload).toString()).toBe("genuine");
+        expect(r.header.nonce).toBe(h.nonce);
       },
       SLOW,
     );

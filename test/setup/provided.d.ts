@@ -7,5 +7,7 @@ declare module "vitest" {
     redisUrl: string;
     /** Kafka bootstrap brokers as `host:port`. */
     kafkaBrokers: string[];
+    /** This run's `FABRIC_SIGNING_KEYS` (`id:base64,…`); also in `process.env` for child processes. */
+    signingKeys: string;
   }
 }

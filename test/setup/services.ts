@@ -3,6 +3,7 @@
 // files through inject() and to child processes (workers, examples) through the environment.
 import type { TestProject } from "vitest/node";
 import { ensureServices, stopKafkaUnlessInUse, useKafka } from "../../scripts/services.mjs";
+import { generateSigningKey } from "../../src/transport/signingKeys.js";
 
 /**
  * Starts or finds the services; the returned teardown stops the Kafka broker only if this run
@@ -23,6 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("kafkaBrokers", services.kafkaBrokers);
   process.env.REDIS_URL = services.redisUrl;
   process.env.KAFKA_BROKERS = services.kafkaBrokers.join(",");
+  // Distributed fabrics refuse to run unsigned: one key per test run (unless the caller chose one),
+  // inherited by every child process (workers, examples, the CLI) through the environment.
+  process.env.FABRIC_SIGNING_KEYS ||= generateSigningKey("test");
+  project.provide("signingKeys", process.env.FABRIC_SIGNING_KEYS);
   const started = Object.entries(services.started)
     .filter(([, yes]) => yes)
     .map(([name]) => name);

@@ -1,4 +1,5 @@
 import { inject } from "vitest";
+import { parseSigningKeys, type SigningKey } from "../../src/transport/signingKeys.js";
 
 // Only for the integration project, whose global setup (test/setup/services.ts) provides these.
 
@@ -17,6 +18,11 @@ export function kafkaBrokers(): string[] {
  * run's security settings are. New tests spread this (`new KafkaTransport({ ...kafkaTransportOptions(), … })`)
  * so that a change to the default security of a distributed fabric is made here once.
  */
-export function kafkaTransportOptions(): { brokers: string[] } {
-  return { brokers: kafkaBrokers() };
+export function kafkaTransportOptions(): { brokers: string[]; signingKeys: SigningKey[] } {
+  return { brokers: kafkaBrokers(), signingKeys: testSigningKeys() };
+}
+
+/** The signing keys of this test run (`FABRIC_SIGNING_KEYS`, which the global setup sets for child processes too). */
+export function testSigningKeys(): SigningKey[] {
+  return parseSigningKeys(inject("signingKeys"));
 }

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
 import { generatePrices } from "../../../examples/signal-fusion/prices.js";
 import { LocalParticipants } from "../../../src/negotiation/LocalParticipants.js";
@@ -63,7 +63,12 @@ interface StatusJson {
 
 beforeAll(() => {
   redis = new Redis(redisUrl());
-  env = { KAFKA_BROKERS: kafkaBrokers().join(","), REDIS_URL: redisUrl(), FABRIC_PREFIX: prefix };
+  env = {
+    KAFKA_BROKERS: kafkaBrokers().join(","),
+    REDIS_URL: redisUrl(),
+    FABRIC_PREFIX: prefix,
+    FABRIC_SIGNING_KEYS: inject("signingKeys"),
+  };
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import type { Emergency } from "../../../src/coordination/emergencyMessages.js";
 import { createFabric, type Fabric } from "../../../src/fabric.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, kafkaTransportOptions, redisUrl } from "../../support/services.js";
 
 // Coordination over the real thing: three fabrics, each with its own KafkaTransport (its own
 // producer, consumers and groups, as separate processes would have) on one broker, sharing state
@@ -23,7 +23,7 @@ let redis: Redis;
 async function fabric(): Promise<Fabric> {
   return createFabric({
     transport: new KafkaTransport({
-      brokers: kafkaBrokers(),
+      ...kafkaTransportOptions(),
       topicPrefix: prefix,
       requestPartitions: 2,
       replyPartitions: 4,

@@ -13,7 +13,7 @@ import { AGENTS } from "../../../examples/research-team/graph.js";
 import { runTeam } from "../../../examples/research-team/team.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, redisUrl, testSigningKeys } from "../../support/services.js";
 
 const prefix = `lgf-rt-${randomUUID().slice(0, 8)}`;
 const workerScript = fileURLToPath(new URL("../../../examples/research-team/worker.ts", import.meta.url));
@@ -42,7 +42,13 @@ describe("research-team example over Kafka and Redis", () => {
   it("runs the agents whole in the worker processes, with the embedded run's conversation", async () => {
     const embedded = await runTeam({ connection: { mode: "embedded" }, logger: silentLogger, progress: () => undefined });
     const distributed = await runTeam({
-      connection: { mode: "distributed", brokers: kafkaBrokers(), redisUrl: redisUrl(), prefix },
+      connection: {
+        mode: "distributed",
+        brokers: kafkaBrokers(),
+        redisUrl: redisUrl(),
+        prefix,
+        signing: { signingKeys: testSigningKeys() },
+      },
       logger: silentLogger,
       progress: () => undefined,
       replicaWaitMs: 30_000,

@@ -20,7 +20,7 @@ import { AGENTS, builder, type SignalFusionStateType } from "../../../examples/s
 import { DEFAULT_SYMBOLS } from "../../../examples/signal-fusion/prices.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, kafkaTransportOptions, redisUrl, testSigningKeys } from "../../support/services.js";
 
 const prefix = `lgf-sf-${randomUUID().slice(0, 8)}`;
 const workerScript = fileURLToPath(new URL("../../../examples/signal-fusion/worker.ts", import.meta.url));
@@ -68,7 +68,7 @@ describe("signal-fusion demo over Kafka and Redis", () => {
   it("the runner's decisions equal the embedded run's, computed by the worker processes, checkpointed in Redis", async () => {
     state = RedisStateStore.fromUrl(redisUrl(), { keyPrefix: prefix });
     fabric = await createFabric({
-      transport: new KafkaTransport({ brokers: kafkaBrokers(), topicPrefix: prefix, logger: silentLogger }),
+      transport: new KafkaTransport({ ...kafkaTransportOptions(), topicPrefix: prefix, logger: silentLogger }),
       state,
       logger: silentLogger,
       replicaWaitMs: 30_000,
@@ -110,7 +110,13 @@ describe("signal-fusion demo over Kafka and Redis", () => {
 
   it("runDemo in distributed mode (what `npm run demo -- --kafka … --redis …` runs) agrees too", async () => {
     const result = await runDemo({
-      connection: { mode: "distributed", brokers: kafkaBrokers(), redisUrl: redisUrl(), prefix },
+      connection: {
+        mode: "distributed",
+        brokers: kafkaBrokers(),
+        redisUrl: redisUrl(),
+        prefix,
+        signing: { signingKeys: testSigningKeys() },
+      },
       progress: () => undefined,
       logger: silentLogger,
       replicaWaitMs: 30_000,

@@ -3,10 +3,10 @@
 // called by another, and stop() closes the store it opened), one without the other a typed error.
 import { RunnableLambda } from "@langchain/core/runnables";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { createFabricFromEnv } from "../../../adapters/kafka/createFabricFromEnv.js";
 import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
-import { isConfigurationError } from "../../../src/errors.js";
+import { isConfigurationError, isSigningKeyRequiredError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { redisUrl } from "../../support/services.js";
@@ -44,8 +44,19 @@ describe("createFabricFromEnv", () => {
     expect((badUrl as Error).message).toMatch(/not a redis:\/\//);
   });
 
-  it("with both, builds a Kafka transport and a Redis store under FABRIC_PREFIX, and closes the store on stop", async () => {
+  it("refuses a distributed fabric without FABRIC_SIGNING_KEYS (or FABRIC_INSECURE=1)", async () => {
     const env = { KAFKA_BROKERS: context.brokers.join(","), REDIS_URL: redisUrl(), FABRIC_PREFIX: context.prefix };
+    const refused = await createFabricFromEnv(quick, env).catch((e: unknown) => e);
+    expect(isSigningKeyRequiredError(refused)).toBe(true);
+  });
+
+  it("with both, builds a Kafka transport and a Redis store under FABRIC_PREFIX, and closes the store on stop", async () => {
+    const env = {
+      KAFKA_BROKERS: context.brokers.join(","),
+      REDIS_URL: redisUrl(),
+      FABRIC_PREFIX: context.prefix,
+      FABRIC_SIGNING_KEYS: inject("signingKeys"),
+    };
     const worker = await createFabricFromEnv({ ...quick, kafka: { requestPartitions: 2, replyPartitions: 2 } }, env);
     const caller = await createFabricFromEnv({ ...quick, kafka: { requestPartitions: 2, replyPartitions: 2 } }, env);
     try {

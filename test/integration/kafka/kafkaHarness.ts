@@ -8,7 +8,8 @@ import { parseReplyTo } from "../../../adapters/kafka/topicNames.js";
 import { createConsoleLogger } from "../../../src/observability/logger.js";
 import type { Transport } from "../../../src/transport/Transport.js";
 import type { TransportHarness } from "../../conformance/transportConformance.js";
-import { kafkaBrokers } from "../../support/services.js";
+import { kafkaBrokers, kafkaTransportOptions, testSigningKeys } from "../../support/services.js";
+import { SigningKeyRing } from "../../../src/transport/signingKeys.js";
 
 /** A dead letter read back from `<prefix>.dlq`. */
 export interface ReadDeadLetter {
@@ -32,8 +33,11 @@ export class KafkaTestContext {
 
   /** A KafkaTransport on this file's prefix with test-friendly timings; not started. */
   transport(options: Partial<KafkaTransportOptions> = {}): KafkaTransport {
+    // Signed with the run's keys unless the test chose its own keys (or none, by name).
+    const chosen = options.signingKey !== undefined || options.signingKeys !== undefined || options.insecure === true;
     const t = new KafkaTransport({
-      brokers: this.brokers,
+      ...kafkaTransportOptions(),
+      ...(chosen ? { signingKeys: undefined } : {}),
       topicPrefix: this.prefix,
       requestPartitions: 4,
       replyPartitions: 4,
@@ -44,6 +48,12 @@ export class KafkaTestContext {
     });
     this.transports.push(t);
     return t;
+  }
+
+  /** Produces raw bytes (no codec) to a topic partition, signed with the run's keys as a key holder would. */
+  async produceSigned(topic: string, partition: number, value: Buffer | null): Promise<void> {
+    const headers = value === null ? undefined : { "lgf-sig": new SigningKeyRing(testSigningKeys()).sign(value) };
+    await this.produceRaw(topic, partition, value, headers);
   }
 
   /** Produces raw bytes (no codec) to a topic partition. */

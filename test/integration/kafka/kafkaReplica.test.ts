@@ -9,6 +9,7 @@ import type { HandlerResult, IncomingRequest, RequestHandler, ServeHandle } from
 import { requestHeader } from "../../conformance/transportConformance.js";
 import { sleep, waitFor } from "../../conformance/stateStoreConformance.js";
 import { KafkaTestContext } from "./kafkaHarness.js";
+import { testSigningKeys } from "../../support/services.js";
 
 const context = new KafkaTestContext();
 afterEach(() => context.stopTransports(), 60_000);
@@ -137,27 +138,28 @@ describe("KafkaTransport replicas", () => {
     const c = await caller();
     const topic = c.names.requests(name);
     const partition = handle.address.partitions![0]!;
-    const codec = new EnvelopeCodec();
+    const codec = new EnvelopeCodec({ signingKeys: testSigningKeys() });
     const request = (n: string, deadline: number): RequestHeader => ({
       ...requestHeader(n, "r", 60_000),
       deadline,
+      nonce: randomUUID(),
       v: ENVELOPE_VERSION,
       kind: "request",
       caller: c.callerId,
       replyTo: `${c.names.replies}:0`,
     });
-    await context.produceRaw(topic, partition, Buffer.from("not a frame at all"));
-    await context.produceRaw(topic, partition, null);
-    await context.produceRaw(topic, partition, Buffer.from('{"v":2,"kind":"request"}\n'));
-    await context.produceRaw(topic, partition, Buffer.from('{"v":1,"kind":"request","id":"x"}\npayload'));
-    await context.produceRaw(topic, partition, codec.encode(request("another node", Date.now() + 60_000), Buffer.from("x")).value);
-    await context.produceRaw(
+    await context.produceSigned(topic, partition, Buffer.from("not a frame at all"));
+    await context.produceSigned(topic, partition, null);
+    await context.produceSigned(topic, partition, Buffer.from('{"v":2,"kind":"request"}\n'));
+    await context.produceSigned(topic, partition, Buffer.from('{"v":1,"kind":"request","id":"x"}\npayload'));
+    await context.produceSigned(topic, partition, codec.encode(request("another node", Date.now() + 60_000), Buffer.from("x")).value);
+    await context.produceSigned(
       topic,
       partition,
       codec.encode({ ...request(name, Date.now() + 60_000), replyTo: "elsewhere:3" }, Buffer.from("x")).value,
     );
     // Expired before it was read: skipped and committed, never run.
-    await context.produceRaw(topic, partition, codec.encode(request(name, Date.now() - 1), Buffer.from("late")).value);
+    await context.produceSigned(topic, partition, codec.encode(request(name, Date.now() - 1), Buffer.from("late")).value);
 
     const reply = await c.call(requestHeader(name, handle.address.replicaId), Buffer.from("after the poison"), { target: handle.address });
     expect(Buffer.from(reply.payload).toString()).toBe("served");

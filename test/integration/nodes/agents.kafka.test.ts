@@ -23,7 +23,13 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i += 1) {
     fabrics.push(
       await createFabric({
-        transport: new KafkaTransport({ ...kafkaTransportOptions(), topicPrefix: prefix, requestPartitions: 4, replyPartitions: 4, logger: silentLogger }),
+        transport: new KafkaTransport({
+          ...kafkaTransportOptions(),
+          topicPrefix: prefix,
+          requestPartitions: 4,
+          replyPartitions: 4,
+          logger: silentLogger,
+        }),
         state: RedisStateStore.fromUrl(redisUrl(), { keyPrefix: prefix }),
         registryOptions: { heartbeatIntervalMs: 300 },
         logger: silentLogger,

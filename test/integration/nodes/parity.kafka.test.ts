@@ -7,7 +7,7 @@ import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric } from "../../../src/fabric.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaTransportOptions, redisUrl } from "../../support/services.js";
 import { parityConformance } from "../../conformance/parityConformance.js";
 
 // The parity suite over the real thing: a caller fabric and two worker fabrics, each with its own
@@ -24,7 +24,7 @@ beforeAll(async () => {
     fabrics.push(
       await createFabric({
         transport: new KafkaTransport({
-          brokers: kafkaBrokers(),
+          ...kafkaTransportOptions(),
           topicPrefix: prefix,
           requestPartitions: 4,
           replyPartitions: 4,

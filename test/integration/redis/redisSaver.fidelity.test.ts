@@ -39,7 +39,12 @@ describe("RedisSaver fidelity", () => {
   it("keeps an unversioned value of a later checkpoint without touching earlier versioned blobs", async () => {
     const s = saver();
     const config = { configurable: { thread_id: "t-later", checkpoint_ns: "" } };
-    const first = await s.put(config, checkpointWith({ topic: "a" }, { topic: 1.5 }), { source: "input", step: -1, parents: {} }, { topic: 1.5 });
+    const first = await s.put(
+      config,
+      checkpointWith({ topic: "a" }, { topic: 1.5 }),
+      { source: "input", step: -1, parents: {} },
+      { topic: 1.5 },
+    );
     // The second checkpoint does not raise topic's version (its blob is reused) and adds an unversioned value.
     const second = await s.put(
       first,

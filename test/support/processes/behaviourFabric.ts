@@ -9,6 +9,7 @@
  * REDIS_URL, FABRIC_TOPIC_PREFIX, FABRIC_KEY_PREFIX, FABRIC_SESSION_TIMEOUT_MS (3000).
  */
 import { KafkaTransport } from "../../../adapters/kafka/KafkaTransport.js";
+import { signingFromEnv } from "../../../adapters/kafka/signingFromEnv.js";
 import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric, type FabricConfig } from "../../../src/fabric.js";
 import { createConsoleLogger } from "../../../src/observability/logger.js";
@@ -85,6 +86,7 @@ export function behaviourFabric(env: Record<string, string | undefined>, options
   const sessionTimeoutMs = Number(env.FABRIC_SESSION_TIMEOUT_MS ?? 3000);
   const logger = extra.logger ?? createConsoleLogger({ level: "error", name: `failover-${process.pid}` });
   const transport = new KafkaTransport({
+    ...signingFromEnv(env),
     brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
     topicPrefix: env.FABRIC_TOPIC_PREFIX ?? "lgf-failover",
     requestPartitions: 6,

@@ -3,6 +3,7 @@
  * FABRIC_TOPIC_PREFIX, FABRIC_KEY_PREFIX, FABRIC_SESSION_TIMEOUT_MS, FABRIC_LEASE_MS.
  */
 import { KafkaTransport } from "../../../adapters/kafka/KafkaTransport.js";
+import { signingFromEnv } from "../../../adapters/kafka/signingFromEnv.js";
 import { RedisStateStore } from "../../../adapters/redis/RedisStateStore.js";
 import { createFabric, type Fabric } from "../../../src/fabric.js";
 
@@ -11,6 +12,7 @@ export function fabricFromEnv(): Promise<Fabric> {
   const sessionTimeoutMs = Number(env.FABRIC_SESSION_TIMEOUT_MS ?? 6000);
   return createFabric({
     transport: new KafkaTransport({
+      ...signingFromEnv(env),
       brokers: (env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","),
       topicPrefix: env.FABRIC_TOPIC_PREFIX ?? "lgf-test",
       sessionTimeoutMs,

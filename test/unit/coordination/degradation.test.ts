@@ -21,7 +21,12 @@ function unreachableKafka(): KafkaTransport {
     connectionTimeout: 300,
     logLevel: logLevel.NOTHING,
   });
-  return new KafkaTransport({ kafka, logger: silentLogger, topicPrefix: "lgf-degradation" });
+  return new KafkaTransport({
+    kafka,
+    logger: silentLogger,
+    topicPrefix: "lgf-degradation",
+    signingKeys: [{ id: "t", secret: "a test key of thirty-two bytes or more" }],
+  });
 }
 
 function unreachableRedis(): RedisStateStore {

@@ -127,7 +127,8 @@ describe("performance monitor", () => {
     ];
     await worker.serve({ slow: async (x: number) => new Promise((r) => setTimeout(() => r(x), 40)) }, { nodes: ["slow"] });
     await caller.registry.refresh();
-    for (let i = 0; i < 3; i += 1) await caller.callNode("slow", i, {});
+    // Each call its own thread: calls without one share one idempotency key (and would be refused as conflicting).
+    for (let i = 0; i < 3; i += 1) await caller.callNode("slow", i, { configurable: { thread_id: `slow-${i}` } });
     const events = await caller.coordination.runMonitors();
     expect(events.map((e) => `${e.type} ${e.subject}`)).toEqual(["node-slow slow"]);
   });

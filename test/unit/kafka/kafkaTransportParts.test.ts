@@ -3,12 +3,14 @@ import fc from "fast-check";
 import { logLevel, type ProducerBatch } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { KafkaTransport } from "../../../adapters/kafka/KafkaTransport.js";
+import { isSigningKeyRequiredError } from "../../../src/errors.js";
+import { generateSigningKey } from "../../../src/transport/signingKeys.js";
 import { KAFKA_TRANSPORT_DEFAULTS, resolveKafkaOptions } from "../../../adapters/kafka/kafkaDefaults.js";
 import { kafkaLogCreator } from "../../../adapters/kafka/kafkaLogger.js";
 import { OffsetTracker } from "../../../adapters/kafka/OffsetTracker.js";
 import { ProduceBatcher } from "../../../adapters/kafka/ProduceBatcher.js";
 import { decodeTopicPart, encodeTopicPart, parseReplyTo, replyPartitionFor, TopicNames } from "../../../adapters/kafka/topicNames.js";
-import type { LogFields, Logger } from "../../../src/observability/logger.js";
+import { silentLogger, type LogFields, type Logger } from "../../../src/observability/logger.js";
 
 describe("topic names", () => {
   it("encode node names reversibly into Kafka's alphabet, never with '_'", () => {
@@ -123,7 +125,7 @@ describe("ProduceBatcher", () => {
 
 describe("KafkaTransport options", () => {
   it("merges the defaults and validates each field by name", () => {
-    const o = resolveKafkaOptions({ brokers: ["h:1"] });
+    const o = resolveKafkaOptions({ brokers: ["h:1"], insecure: true });
     expect(o.topicPrefix).toBe(KAFKA_TRANSPORT_DEFAULTS.topicPrefix);
     expect(o.requestPartitions).toBe(16);
     expect(o.callerId.length).toBeGreaterThan(0);
@@ -136,13 +138,47 @@ describe("KafkaTransport options", () => {
     expect(() => resolveKafkaOptions({ brokers: ["h:1"], maxWaitTimeMs: 0 })).toThrow(/maxWaitTimeMs/);
   });
 
-  it("reads its brokers from KAFKA_BROKERS in fromEnv()", () => {
-    expect(KafkaTransport.fromEnv({ topicPrefix: "x" }, { KAFKA_BROKERS: "h1:9092,h2:9092" }).names.replies).toBe("x.replies");
+  it("refuses to be built without signing keys unless insecure is given by name", () => {
+    let error: unknown;
+    try {
+      new KafkaTransport({ brokers: ["h:1"] });
+    } catch (e) {
+      error = e;
+    }
+    expect(isSigningKeyRequiredError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/FABRIC_SIGNING_KEYS.*insecure: true/s);
+    expect(() => new KafkaTransport({ brokers: ["h:1"], signingKeys: [{ id: "k1", secret: "short" }] })).toThrow(
+      /signingKeys\[0\]\.secret .*5 bytes/,
+    );
+    expect(() => new KafkaTransport({ brokers: ["h:1"], insecure: true, signingKeys: [{ id: "k1", secret: "s".repeat(32) }] })).toThrow(
+      /insecure must not be true/,
+    );
+    expect(new KafkaTransport({ brokers: ["h:1"], signingKeys: [{ id: "k1", secret: "s".repeat(32) }] }).kind).toBe("kafka");
+  });
+
+  it("warns on every start when insecure", async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    // A client whose broker refuses at once: the warning comes before any I/O, on each start.
+    const kafka = { admin: () => ({ connect: () => Promise.reject(new Error("no broker")), disconnect: () => Promise.resolve() }) };
+    const t = new KafkaTransport({ kafka: kafka as never, insecure: true, logger });
+    await expect(t.start()).rejects.toThrow(/no broker/);
+    await expect(t.start()).rejects.toThrow(/no broker/);
+    expect(warnings.filter((w) => w.startsWith("INSECURE"))).toHaveLength(2);
+  });
+
+  it("reads its brokers from KAFKA_BROKERS and its keys from FABRIC_SIGNING_KEYS in fromEnv()", () => {
+    const keys = generateSigningKey("k1");
+    expect(
+      KafkaTransport.fromEnv({ topicPrefix: "x" }, { KAFKA_BROKERS: "h1:9092,h2:9092", FABRIC_SIGNING_KEYS: keys }).names.replies,
+    ).toBe("x.replies");
     expect(() => KafkaTransport.fromEnv({}, {})).toThrow(/KAFKA_BROKERS/);
+    expect(() => KafkaTransport.fromEnv({}, { KAFKA_BROKERS: "h:1" })).toThrow(/no signing keys/);
+    expect(KafkaTransport.fromEnv({}, { KAFKA_BROKERS: "h:1", FABRIC_INSECURE: "1" }).kind).toBe("kafka");
   });
 
   it("does no I/O in its constructor", async () => {
-    const t = new KafkaTransport({ brokers: ["127.0.0.1:1"] });
+    const t = new KafkaTransport({ brokers: ["127.0.0.1:1"], insecure: true, logger: silentLogger });
     expect(t.kind).toBe("kafka");
     await expect(t.call({} as never, new Uint8Array(), { target: { replicaId: "r" } })).rejects.toThrow(/not started/);
     await t.stop();

@@ -52,18 +52,20 @@ describe("an agent served as a node", () => {
       },
       { name: "wait", description: "Waits", schema: z.object({ seconds: z.number() }) },
     );
-    const model = new ScriptedChatModel({ script: () => ({ content: "Waiting.", toolCalls: [{ id: "w1", name: "wait", args: { seconds: 60 } }] }) });
+    const model = new ScriptedChatModel({
+      script: () => ({ content: "Waiting.", toolCalls: [{ id: "w1", name: "wait", args: { seconds: 60 } }] }),
+    });
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- the issue asks for LangGraph's own prebuilt agent
     const agent = createReactAgent({ llm: model, tools: [wait] });
-    const builder = new StateGraph(MessagesAnnotation)
-      .addNode("agent", agent)
-      .addEdge(START, "agent")
-      .addEdge("agent", END);
+    const builder = new StateGraph(MessagesAnnotation).addNode("agent", agent).addEdge(START, "agent").addEdge("agent", END);
     const checkpointer = new MemorySaver();
     await fabric.serve(builder, { nodes: ["agent"], checkpointer });
     const graph = fabric.distribute(builder, { nodes: ["agent"] }).compile({ checkpointer });
     const controller = new AbortController();
-    const run = graph.invoke({ messages: [new HumanMessage("wait")] }, { configurable: { thread_id: "t-abort" }, signal: controller.signal });
+    const run = graph.invoke(
+      { messages: [new HumanMessage("wait")] },
+      { configurable: { thread_id: "t-abort" }, signal: controller.signal },
+    );
     await expect.poll(() => toolStarted).toBe(true);
     controller.abort(new Error("user gave up"));
     await expect(run).rejects.toThrow();
@@ -76,7 +78,11 @@ describe("an agent served as a node", () => {
     await fabric.serve(teamBuilder(), { nodes: ["team"], checkpointer });
     const stream = async (graph: { stream(i: unknown, c: object): Promise<AsyncIterable<unknown>> }) => {
       const chunks: unknown[] = [];
-      for await (const c of await graph.stream({ topic: "rates" }, { configurable: { thread_id: "t-custom" }, streamMode: ["custom", "updates"] })) chunks.push(c);
+      for await (const c of await graph.stream(
+        { topic: "rates" },
+        { configurable: { thread_id: "t-custom" }, streamMode: ["custom", "updates"] },
+      ))
+        chunks.push(c);
       return chunks;
     };
     const local = await stream(teamBuilder().compile({ checkpointer: new MemorySaver() }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IdempotencyStore } from "../../../src/nodes/IdempotencyStore.js";
+import { IdempotencyStore, type CallBinding } from "../../../src/nodes/IdempotencyStore.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { GoneReplicas } from "../../../src/registry/GoneReplicas.js";
 import { StoreRegistry } from "../../../src/registry/StoreRegistry.js";
@@ -9,16 +9,18 @@ import { InMemoryStateStore } from "../../../src/state/InMemoryStateStore.js";
 // replica waits the lease out (15 s by default); once the registry says it left, the lease is
 // taken over at once, by exactly one replica.
 
+const BINDING: CallBinding = { node: "n", input: "input-hash" };
+
 describe("idempotency leases of replicas that left the registry", () => {
   it("a lease whose owner is known gone is taken over at once; a live owner's lease is waited for", async () => {
     const store = new InMemoryStateStore();
     const gone = new Set<string>();
     const idem = new IdempotencyStore(store.namespace("calls"), silentLogger, { leaseMs: 60_000, pollMs: 10 }, (o) => gone.has(o));
-    const first = await idem.begin("k", "dead-replica");
+    const first = await idem.begin("k", "dead-replica", BINDING);
     expect(first.kind).toBe("run");
 
     const controller = new AbortController();
-    const waiting = idem.begin("k", "survivor", controller.signal);
+    const waiting = idem.begin("k", "survivor", BINDING, controller.signal);
     let settled = false;
     void waiting.then(
       () => (settled = true),
@@ -33,7 +35,7 @@ describe("idempotency leases of replicas that left the registry", () => {
     if (taken.kind !== "run") return;
     await taken.lease.complete("json", new TextEncoder().encode("42"));
     // The dead owner's late completion (had it lived) does not overwrite the record; a third asker gets it.
-    const third = await idem.begin("k", "other");
+    const third = await idem.begin("k", "other", BINDING);
     expect(third).toMatchObject({ kind: "done", payloadType: "json" });
     controller.abort();
   });
@@ -41,12 +43,12 @@ describe("idempotency leases of replicas that left the registry", () => {
   it("only one of several replicas takes a dead owner's lease over", async () => {
     const store = new InMemoryStateStore();
     const idem = new IdempotencyStore(store.namespace("calls"), silentLogger, { leaseMs: 60_000, pollMs: 10 }, (o) => o === "dead");
-    await idem.begin("k", "dead");
+    await idem.begin("k", "dead", BINDING);
     const controller = new AbortController();
     const results = await Promise.all(
       ["a", "b", "c"].map((who) =>
         Promise.race([
-          idem.begin("k", who, controller.signal).then(
+          idem.begin("k", who, BINDING, controller.signal).then(
             (r) => r.kind,
             () => "aborted",
           ),

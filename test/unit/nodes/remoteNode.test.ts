@@ -58,13 +58,17 @@ describe("remote nodes on the embedded fabric", () => {
     for await (const s of graph.getStateHistory(config)) history.push(s);
     const beforeEffect = history.find((s) => s.next.includes("effect"))!;
     const fabricCall = fabric.remoteNode("effect");
-    const replayed = await fabricCall.invoke({}, {
+    const taskConfig = {
       ...beforeEffect.config,
       configurable: { ...beforeEffect.config.configurable, checkpoint_ns: `effect:${beforeEffect.tasks[0]!.id}` },
       executionInfo: { taskId: beforeEffect.tasks[0]!.id },
-    } as never);
+    } as never;
+    const replayed = await fabricCall.invoke(beforeEffect.values, taskConfig);
     expect(runs).toBe(1);
     expect(replayed).toEqual({ n: 1, keys: first.keys });
+    // The same key with another input is another call: refused, never served the recorded result.
+    await expect(fabricCall.invoke({ n: 99 }, taskConfig)).rejects.toThrow(/idempotency key .* another input/);
+    expect(runs).toBe(1);
     expect(first.keys[0]).toMatch(/^[0-9a-f]{64}$/);
   });
 

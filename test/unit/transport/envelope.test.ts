@@ -20,6 +20,7 @@ const valid: Record<string, () => fc.Arbitrary<unknown>> = {
   idempotencyKey: () => fc.string({ minLength: 1, maxLength: 200 }),
   deadline: () => fc.nat(),
   attempt: () => fc.integer({ min: 1, max: 1_000_000 }),
+  nonce: () => fc.string({ minLength: 8, maxLength: 64 }),
   trace: () =>
     fc.record({ traceparent: fc.string({ maxLength: 256 }), tracestate: fc.string({ maxLength: 512 }) }, { requiredKeys: ["traceparent"] }),
   status: () => fc.constantFrom("ok", "error"),
@@ -43,11 +44,12 @@ const fields: Record<string, string[]> = {
     "idempotencyKey",
     "deadline",
     "attempt",
+    "nonce",
     "trace",
     "payloadType",
   ],
-  reply: ["v", "id", "node", "replica", "caller", "status", "payloadType"],
-  event: ["v", "id", "node", "replica", "caller", "seq", "payloadType"],
+  reply: ["v", "id", "node", "replica", "caller", "attempt", "nonce", "status", "payloadType"],
+  event: ["v", "id", "node", "replica", "caller", "seq", "nonce", "payloadType"],
   cancel: ["v", "id", "node", "caller", "replica", "payloadType"],
   notice: ["v", "channel", "sender", "payloadType"],
 };
@@ -128,7 +130,18 @@ describe("envelope header fast path", () => {
 
   it("decode still words schema errors through zod", () => {
     const codec = new EnvelopeCodec();
-    const bad = { v: 1, kind: "reply", id: "x", node: "n", replica: "r", caller: "c", status: "maybe", payloadType: "json" };
+    const bad = {
+      v: 1,
+      kind: "reply",
+      id: "x",
+      node: "n",
+      replica: "r",
+      caller: "c",
+      attempt: 1,
+      nonce: "n".repeat(8),
+      status: "maybe",
+      payloadType: "json",
+    };
     const frame = Buffer.from(`${JSON.stringify(bad)}\n`);
     let error: unknown;
     try {
@@ -150,6 +163,7 @@ describe("envelope header fast path", () => {
       replica: "r",
       caller: "c",
       seq: 2,
+      nonce: "0123456789abcdef",
       payloadType: "json",
     };
     const { value } = codec.encode(header, new Uint8Array([1, 2, 3]));

@@ -91,7 +91,7 @@ describe("InMemoryTransport specifics", () => {
     network.injectRaw("n", Buffer.from("garbage"));
     network.injectRaw("n", Buffer.from('{"v":7}\n'));
     const other = new EnvelopeCodec().encode(
-      { ...requestHeader("elsewhere", "r1"), v: 1, kind: "request", caller: "c", replyTo: "memory:c" },
+      { ...requestHeader("elsewhere", "r1"), v: 1, kind: "request", caller: "c", replyTo: "memory:c", nonce: "0123456789abcdef" },
       Buffer.from("x"),
     );
     network.injectRaw("n", other.value);
