@@ -26,3 +26,8 @@ export function kafkaTransportOptions(): { brokers: string[]; signingKeys: Signi
 export function testSigningKeys(): SigningKey[] {
   return parseSigningKeys(inject("signingKeys"));
 }
+
+/** `FABRIC_SIGNING_KEYS` of this test run, for the environment objects tests build for children and `createFabricFromEnv`. */
+export function signingEnv(): { FABRIC_SIGNING_KEYS: string } {
+  return { FABRIC_SIGNING_KEYS: inject("signingKeys") };
+}

@@ -13,7 +13,7 @@ import { generatePrices } from "../../../examples/signal-fusion/prices.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, redisUrl, signingEnv } from "../../support/services.js";
 import { launchChromium, replicaRow, screenshot } from "./browser.js";
 
 const cli = fileURLToPath(new URL("../../../cli/main.ts", import.meta.url));
@@ -25,7 +25,13 @@ const children: Child[] = [];
 
 beforeAll(async () => {
   redis = new Redis(redisUrl());
-  env = { KAFKA_BROKERS: kafkaBrokers().join(","), REDIS_URL: redisUrl(), FABRIC_PREFIX: prefix, FABRIC_LOG_LEVEL: "error" };
+  env = {
+    ...signingEnv(),
+    KAFKA_BROKERS: kafkaBrokers().join(","),
+    REDIS_URL: redisUrl(),
+    FABRIC_PREFIX: prefix,
+    FABRIC_LOG_LEVEL: "error",
+  };
   browser = await launchChromium();
 }, 60_000);
 

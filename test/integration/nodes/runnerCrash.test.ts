@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawnTs, type Child } from "../../support/childProcess.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { keyedEffectKeys } from "../../support/processes/keyedEffectGraph.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, redisUrl, signingEnv } from "../../support/services.js";
 
 // The graph's process SIGKILLed in the middle of a load of many threads, with LangGraph's default
 // durability ("async": a step's tasks start before the checkpoint they were prepared from is
@@ -47,6 +47,7 @@ describe("a runner crash under load (real Kafka, real Redis, real processes)", (
     // the task's checkpoint, nearly every thread would have run a node whose checkpoint is lost.
     const env = {
       KAFKA_BROKERS: kafkaBrokers().join(","),
+      ...signingEnv(),
       REDIS_URL: redisUrl(),
       FABRIC_PREFIX: prefix,
       EFFECT_PREFIX: prefix,

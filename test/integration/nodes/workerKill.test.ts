@@ -7,7 +7,7 @@ import type { Fabric } from "../../../src/fabric.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
 import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { closeKeyedEffectGraph, keyedBuilder, keyedEffectKeys } from "../../support/processes/keyedEffectGraph.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, redisUrl, signingEnv } from "../../support/services.js";
 
 // A worker SIGKILLed under load (alone, or with a replacement started at once), with the default
 // timeouts (Kafka session 6 s, registry expiry 3 s, idempotency lease 15 s): no invocation fails, every effect happens once under one key, and
@@ -42,6 +42,7 @@ async function killUnderLoad(replace: boolean): Promise<void> {
     prefixes.push(prefix);
     const env = {
       KAFKA_BROKERS: kafkaBrokers().join(","),
+      ...signingEnv(),
       REDIS_URL: redisUrl(),
       FABRIC_PREFIX: prefix,
       EFFECT_PREFIX: prefix,

@@ -10,7 +10,7 @@ import { deleteByPrefix } from "../../support/checkpointerFactory.js";
 import { spawnTs, type Child } from "../../support/childProcess.js";
 import { behaviourFabric, type BehaviourCallerOptions } from "../../support/processes/behaviourFabric.js";
 import { behaviourKeys, builder, type BehaviourMode } from "../../support/processes/behaviourGraph.js";
-import { kafkaBrokers, redisUrl } from "../../support/services.js";
+import { kafkaBrokers, redisUrl, signingEnv } from "../../support/services.js";
 
 // Failover over the real Kafka broker and Redis, with each replica of the node in its own worker
 // process (test/support/processes/behaviourWorker.ts). The test process is the caller; it switches
@@ -57,6 +57,7 @@ async function startFleet(size: number, extraEnv: Record<string, string> = {}): 
   prefixes.push(prefix);
   const env = {
     KAFKA_BROKERS: kafkaBrokers().join(","),
+    ...signingEnv(),
     REDIS_URL: redisUrl(),
     FABRIC_TOPIC_PREFIX: prefix,
     FABRIC_KEY_PREFIX: prefix,
