@@ -77,7 +77,10 @@ export interface GraphChannelOptions {
   createTopics?: boolean;
   /** Partitions of the input and output topics this channel creates (the dead-letter topic gets 1). Default 8. */
   partitions?: number;
-  /** Replication factor of the topics this channel creates. Default 1 (one local broker; use 3 in production). */
+  /**
+   * Replication factor of the topics this channel creates. Default: the brokers' own
+   * `default.replication.factor`, capped at the number of live brokers (production: 3).
+   */
   replicationFactor?: number;
   /** Longest a run may take, in milliseconds; a run over it is aborted and ends with an `error` record. Default 0 (no limit). */
   runTimeoutMs?: number;
@@ -103,15 +106,16 @@ export const GRAPH_CHANNEL_DEFAULTS = {
   partitions: 8,
   /** Dead letters are rare and read in order by operators. */
   deadLetterPartitions: 1,
-  replicationFactor: 1,
   runTimeoutMs: 0, // ms; 0 = no limit
   stopTimeoutMs: 30_000, // ms
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
 } as const;
 
 /** Options after defaults and validation. */
-export type ResolvedGraphChannelOptions = Required<Omit<GraphChannelOptions, "brokers" | "kafka" | "logger" | "ssl" | "sasl">> &
-  Pick<GraphChannelOptions, "brokers" | "kafka" | "logger"> & {
+export type ResolvedGraphChannelOptions = Required<
+  Omit<GraphChannelOptions, "brokers" | "kafka" | "logger" | "ssl" | "sasl" | "replicationFactor">
+> &
+  Pick<GraphChannelOptions, "brokers" | "kafka" | "logger" | "replicationFactor"> & {
     /** `ssl` and `sasl`, validated. */
     security: KafkaSecurity;
   };
@@ -169,7 +173,7 @@ export function resolveGraphChannelOptions(options: GraphChannelOptions): Resolv
   int("heartbeatIntervalMs", o.heartbeatIntervalMs, 10, o.sessionTimeoutMs - 1);
   int("maxWaitTimeMs", o.maxWaitTimeMs, 1, 60_000);
   int("partitions", o.partitions, 1, 10_000);
-  int("replicationFactor", o.replicationFactor, 1, 32);
+  if (o.replicationFactor !== undefined) int("replicationFactor", o.replicationFactor, 1, 32);
   int("runTimeoutMs", o.runTimeoutMs, 0, 2 ** 31 - 1);
   int("stopTimeoutMs", o.stopTimeoutMs, 0, 2 ** 31 - 1);
   int("maxMessageBytes", o.maxMessageBytes, 1_024, 2 ** 30);

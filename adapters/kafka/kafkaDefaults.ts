@@ -45,8 +45,10 @@ export interface KafkaTransportOptions {
   /** Partitions of the replies topic; callers hash to one of them. Default 16. */
   replyPartitions?: number;
   /**
-   * Replication factor of the topics this transport creates. Default 1, which suits one local
-   * broker only: use 3 in production (with `min.insync.replicas=2`) so a broker loss loses no request.
+   * Replication factor of the topics this transport creates. Default: the brokers' own
+   * `default.replication.factor`, capped at the number of live brokers (so 1 on one local broker
+   * and 3 on a cluster configured for it). Production: 3, with `min.insync.replicas=2`, so a broker
+   * loss loses no request.
    */
   replicationFactor?: number;
   /** Largest message produced or accepted, in bytes; keep it under the broker's `message.max.bytes`. Default 1,000,000. */
@@ -122,7 +124,6 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
   /** Events (notices) are rare and ordered fabric-wide: one partition. */
   eventPartitions: 1,
   dlqPartitions: 1,
-  replicationFactor: 1,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, // bytes
   sessionTimeoutMs: 6_000, // ms: the stock broker's group.min.session.timeout.ms
   heartbeatIntervalMs: 500, // ms
@@ -143,9 +144,9 @@ export const KAFKA_TRANSPORT_DEFAULTS = {
 
 /** Options after defaults and validation. */
 export type ResolvedKafkaOptions = Required<
-  Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "signingKeys" | "logger" | "ssl" | "sasl">
+  Omit<KafkaTransportOptions, "brokers" | "kafka" | "signingKey" | "signingKeys" | "logger" | "ssl" | "sasl" | "replicationFactor">
 > &
-  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKeys" | "logger"> & {
+  Pick<KafkaTransportOptions, "brokers" | "kafka" | "signingKeys" | "logger" | "replicationFactor"> & {
     /** `ssl` and `sasl`, validated. */
     security: KafkaSecurity;
   };
@@ -183,7 +184,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     throw new RangeError(`clientId must be a non-empty string (got ${JSON.stringify(o.clientId)})`);
   int("requestPartitions", o.requestPartitions, 1, 10_000);
   int("replyPartitions", o.replyPartitions, 1, 10_000);
-  int("replicationFactor", o.replicationFactor, 1, 32);
+  if (o.replicationFactor !== undefined) int("replicationFactor", o.replicationFactor, 1, 32);
   int("maxMessageBytes", o.maxMessageBytes, 256, 2 ** 30);
   int("sessionTimeoutMs", o.sessionTimeoutMs, 1_000, 3_600_000);
   int("heartbeatIntervalMs", o.heartbeatIntervalMs, 10, o.sessionTimeoutMs - 1);

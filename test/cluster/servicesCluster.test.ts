@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { brokerReplicationFactor, ensureTopic } from "../../adapters/kafka/ensureTopic.js";
 import { redisConnectionFromEnv } from "../../adapters/redis/redisConnectionFromEnv.js";
 import { RedisStateStore } from "../../adapters/redis/RedisStateStore.js";
 import {
@@ -66,6 +67,22 @@ describe("services cluster mode", () => {
       });
       for (const resource of resources)
         expect(resource.configEntries.find((e) => e.configName === "min.insync.replicas")?.configValue).toBe("2");
+    } finally {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
+  it("the fabric's topics follow the brokers' default replication factor (3 here) when none is configured", async () => {
+    const kafka = new Kafka({ clientId: "cluster-test", brokers: CLUSTER_BROKERS, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const topic = `cluster-test-rf-${randomUUID()}`;
+    await admin.connect();
+    try {
+      expect(await brokerReplicationFactor(admin)).toBe(3);
+      await ensureTopic(admin, topic, 2);
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      for (const p of topics[0]?.partitions ?? []) expect(p.replicas).toHaveLength(3);
     } finally {
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();
