@@ -33,7 +33,7 @@ describe("default replication factor", () => {
     const error = (await ensureTopic(admin, topic, 1, 2).then(
       () => undefined,
       (e: unknown) => e,
-    )) as { topicErrors?: { error?: { type?: string } }[] } | undefined;
-    expect(error?.topicErrors?.[0]?.error?.type).toBe("INVALID_REPLICATION_FACTOR");
+    )) as { errors?: { type?: string }[] } | undefined;
+    expect(error?.errors?.[0]?.type).toBe("INVALID_REPLICATION_FACTOR");
   });
 });
