@@ -1,6 +1,8 @@
 // Global setup of the integration project: makes sure a real Redis and a real Kafka broker answer
 // (starting them with scripts/services.mjs when they do not), then hands their addresses to test
 // files through inject() and to child processes (workers, examples) through the environment.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { ensureServices, stopKafkaUnlessInUse, useKafka } from "../../scripts/services.mjs";
 import { generateSigningKey } from "../../src/transport/signingKeys.js";
@@ -11,6 +13,7 @@ import { generateSigningKey } from "../../src/transport/signingKeys.js";
  * always stays up: it is shared with everything else on the machine.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensureChromium();
   // Registered before the broker is looked up, so a concurrent run's teardown cannot stop it in between.
   const releaseKafka = useKafka();
   let services;
@@ -45,4 +48,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     await stopKafkaUnlessInUse();
   };
+}
+
+/**
+ * The dashboard tests drive Debian's `chromium` (playwright-core downloads no browser). On a fresh
+ * machine of this kind it is not installed: install it here, as the services script installs
+ * redis-server, so `npm test` needs nothing done by hand. Skipped when `CHROMIUM_PATH` names one.
+ */
+function ensureChromium(): void {
+  const path = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (existsSync(path) || process.env.CHROMIUM_PATH !== undefined) return;
+  process.stderr.write("[services] installing Debian's chromium for the dashboard tests (apt-get)\n");
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+  const run = (args: string[]) => {
+    const [cmd, ...rest] = [...sudo, ...args];
+    execFileSync(cmd!, rest, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  };
+  run(["apt-get", "update", "-qq"]);
+  run(["apt-get", "install", "-y", "-qq", "chromium"]);
 }

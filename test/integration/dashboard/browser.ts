@@ -1,5 +1,5 @@
 // Headless Chromium for the dashboard tests: Debian's `chromium` package driven by playwright-core
-// (which downloads no browser of its own). `.ci/run` installs the package when it is missing.
+// (which downloads no browser of its own). The integration global setup installs the package when it is missing.
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
